@@ -1,0 +1,2 @@
+// ztdns: placeholder until the CLI lands.
+int main() { return 0; }

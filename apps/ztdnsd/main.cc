@@ -1,0 +1,2 @@
+// ztdnsd: placeholder until the daemon wiring lands.
+int main() { return 0; }
