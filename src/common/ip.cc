@@ -64,7 +64,9 @@ bool IpAddress::isMulticast() const {
   return isV4() ? (bytes_[0] & 0xf0) == 0xe0 : bytes_[0] == 0xff;
 }
 
-bool IpAddress::isBroadcast() const { return isV4() && v4HostOrder() == 0xffffffffu; }
+bool IpAddress::isBroadcast() const {
+  return isV4() && v4HostOrder() == 0xffffffffu;
+}
 
 bool IpAddress::isLinkLocal() const {
   if (isV4()) return bytes_[0] == 169 && bytes_[1] == 254;
@@ -85,7 +87,9 @@ bool IpAddress::isV4Mapped() const {
   return std::memcmp(bytes_.data(), kPrefix, 12) == 0;
 }
 
-IpAddress IpAddress::unmapped() const { return isV4Mapped() ? v4(bytes_.data() + 12) : *this; }
+IpAddress IpAddress::unmapped() const {
+  return isV4Mapped() ? v4(bytes_.data() + 12) : *this;
+}
 
 std::string IpAddress::toString() const {
   char buf[INET6_ADDRSTRLEN];
@@ -163,7 +167,9 @@ Result<IpPrefix> IpPrefix::parse(std::string_view text) {
   return IpPrefix(*addr, static_cast<uint8_t>(len));
 }
 
-bool IpPrefix::hasHostBits() const { return normalized().address_ != address_; }
+bool IpPrefix::hasHostBits() const {
+  return normalized().address_ != address_;
+}
 
 IpPrefix IpPrefix::normalized() const {
   uint8_t bytes[16];

@@ -40,7 +40,8 @@ TEST(IpPrefix, ParsesNormalisesAndContains) {
   EXPECT_EQ(p.lastAddress().toString(), "203.0.113.255");
   EXPECT_EQ(IpPrefix::parse("10.0.0.0/33").error().message, "\"10.0.0.0/33\" is not a prefix");
   EXPECT_EQ(IpPrefix::parse("2001:db8::1")->length(), 128);
-  EXPECT_EQ(IpPrefix::parse("2001:db8::/29")->lastAddress().toString(), "2001:dbf:ffff:ffff:ffff:ffff:ffff:ffff");
+  EXPECT_EQ(IpPrefix::parse("2001:db8::/29")->lastAddress().toString(),
+            "2001:dbf:ffff:ffff:ffff:ffff:ffff:ffff");
   EXPECT_TRUE(IpPrefix::parse("2001:db8::/32")->contains(*IpPrefix::parse("2001:db8:1::/48")));
 }
 
