@@ -185,33 +185,21 @@ class DuplicateKeyFinder {
  public:
   explicit DuplicateKeyFinder(ParseContext& ctx) : ctx_(ctx) {}
 
-  bool onEvent(nlohmann::json::parse_event_t event, const Json& parsed) {
-    using E = nlohmann::json::parse_event_t;
-    switch (event) {
-      case E::object_start:
-      case E::array_start:
-        stack_.push_back(Frame{event == E::array_start, 0, childPath(), {}, {}});
-        break;
-      case E::key:
-        if (!stack_.empty()) {
-          Frame& f = stack_.back();
-          f.pendingKey = parsed.get<std::string>();
-          if (!f.keys.insert(f.pendingKey).second) {
-            ctx_.error(joinPath(f.path, f.pendingKey),
-                       "duplicate key; each key may appear once in an object");
-          }
-        }
-        break;
-      case E::object_end:
-      case E::array_end:
-        if (!stack_.empty()) stack_.pop_back();
-        advance();
-        break;
-      case E::value:
-        advance();
-        break;
+  void startContainer(bool isArray) { stack_.push_back(Frame{isArray, 0, childPath(), {}, {}}); }
+  void key(const std::string& k) {
+    if (stack_.empty()) return;
+    Frame& f = stack_.back();
+    f.pendingKey = k;
+    if (!f.keys.insert(k).second) {
+      ctx_.error(joinPath(f.path, k), "duplicate key; each key may appear once in an object");
     }
-    return true;
+  }
+  void endContainer() {
+    if (!stack_.empty()) stack_.pop_back();
+    value();
+  }
+  void value() {
+    if (!stack_.empty() && stack_.back().isArray) ++stack_.back().index;
   }
 
  private:
@@ -228,25 +216,69 @@ class DuplicateKeyFinder {
     const Frame& f = stack_.back();
     return f.isArray ? indexPath(f.path, f.index) : joinPath(f.path, f.pendingKey);
   }
-  void advance() {
-    if (!stack_.empty() && stack_.back().isArray) ++stack_.back().index;
-  }
 
   ParseContext& ctx_;
   std::vector<Frame> stack_;
 };
 
+// A SAX handler that builds the document with the library's linear DOM builder and watches
+// for duplicate keys on the way. (The library's callback parser would do both, but it
+// rescans a parent array after every object, which is quadratic in the number of rules.)
+class CheckingSax {
+ public:
+  CheckingSax(Json& out, ParseContext& ctx) : dom_(out, /*allow_exceptions=*/true), keys_(ctx) {}
+
+  bool null() { return leaf(dom_.null()); }
+  bool boolean(bool v) { return leaf(dom_.boolean(v)); }
+  bool number_integer(Json::number_integer_t v) { return leaf(dom_.number_integer(v)); }
+  bool number_unsigned(Json::number_unsigned_t v) { return leaf(dom_.number_unsigned(v)); }
+  bool number_float(Json::number_float_t v, const Json::string_t& s) {
+    return leaf(dom_.number_float(v, s));
+  }
+  bool string(Json::string_t& v) { return leaf(dom_.string(v)); }
+  bool binary(Json::binary_t& v) { return leaf(dom_.binary(v)); }
+  bool start_object(size_t n) {
+    keys_.startContainer(false);
+    return dom_.start_object(n);
+  }
+  bool key(Json::string_t& k) {
+    keys_.key(k);
+    return dom_.key(k);
+  }
+  bool end_object() {
+    keys_.endContainer();
+    return dom_.end_object();
+  }
+  bool start_array(size_t n) {
+    keys_.startContainer(true);
+    return dom_.start_array(n);
+  }
+  bool end_array() {
+    keys_.endContainer();
+    return dom_.end_array();
+  }
+  bool parse_error(size_t position, const std::string& token,
+                   const nlohmann::detail::exception& e) {
+    return dom_.parse_error(position, token, e);  // throws: allow_exceptions
+  }
+
+ private:
+  bool leaf(bool ok) {
+    keys_.value();
+    return ok;
+  }
+
+  nlohmann::detail::json_sax_dom_parser<Json> dom_;
+  DuplicateKeyFinder keys_;
+};
+
 }  // namespace
 
 bool parseJsonText(ParseContext& ctx, std::string_view text, Json& out) {
-  DuplicateKeyFinder finder(ctx);
   try {
-    out = Json::parse(
-        text.begin(), text.end(),
-        [&finder](int, nlohmann::json::parse_event_t event, Json& parsed) {
-          return finder.onEvent(event, parsed);
-        },
-        /*allow_exceptions=*/true, /*ignore_comments=*/false);
+    CheckingSax sax(out, ctx);
+    Json::sax_parse(text.begin(), text.end(), &sax, nlohmann::json::input_format_t::json,
+                    /*strict=*/true, /*ignore_comments=*/false);
   } catch (const nlohmann::json::exception& e) {
     std::string what = e.what();
     if (!what.empty() && what.front() == '[') {

@@ -68,7 +68,7 @@ bool expectArray(ParseContext& ctx, const Json& value, const std::string& path);
 bool expectObject(ParseContext& ctx, const Json& value, const std::string& path);
 
 // Parses text into Json; false on a syntax error, which names line and column. Duplicate
-// keys are errors too (the JSON library would silently keep the last), but parsing goes on.
+// keys are errors too (the JSON library would silently keep one), but parsing goes on.
 bool parseJsonText(ParseContext& ctx, std::string_view text, Json& out);
 
 // Readers of our schema's parts, used by the Intune mapping as well.
