@@ -2,9 +2,8 @@
 // model's promises: a config that loads is valid, and toJson gives it back unchanged.
 #include <cstdint>
 #include <cstdlib>
-#include <string_view>
-
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "config/config.h"
 
