@@ -1,7 +1,7 @@
 #include "config/parse_context.h"
 
 #include <algorithm>
-#include <cmath>
+#include <cctype>
 #include <vector>
 
 namespace ztdns::config::detail {
