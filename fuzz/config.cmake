@@ -1,0 +1,1 @@
+ztdns_fuzz_target(config config_fuzz.cc ztdns::config)
