@@ -540,11 +540,28 @@ lab_pdns_drop() { lab_blackhole "$(lab_pdns_addr "$1" 4)" "$(lab_pdns_addr "$1" 
 lab_pdns_undrop() { lab_unblackhole "$(lab_pdns_addr "$1" 4)" "$(lab_pdns_addr "$1" 6)"; }
 
 # --- servers -------------------------------------------------------------------------
+# _lab_exe NAME: the binary to run for NAME. Debian's AppArmor profiles for unbound,
+# dhclient and tcpdump confine the packaged binaries to their own paths (/etc/unbound,
+# /var/lib/dhcp ...), so where AppArmor enforces profiles the lab runs a private copy
+# from $LAB_DIR/bin: the system's services and their profiles stay as they are.
+# LAB_UNCONFINED_COPY=1 forces the copy, =0 forbids it.
+_lab_exe() {
+  local p
+  p=$(command -v "$1") || { echo "$1"; return 0; }
+  if [[ ${LAB_UNCONFINED_COPY:-} == 1 ]] ||
+    { [[ ${LAB_UNCONFINED_COPY:-} != 0 ]] && grep -q '(enforce)' /sys/kernel/security/apparmor/profiles 2>/dev/null; }; then
+    if [[ ! -x $LAB_DIR/bin/$1 ]]; then mkdir -p "$LAB_DIR/bin" && cp "$p" "$LAB_DIR/bin/$1.tmp" && mv "$LAB_DIR/bin/$1.tmp" "$LAB_DIR/bin/$1"; fi
+    echo "$LAB_DIR/bin/$1"
+  else
+    echo "$p"
+  fi
+}
+
 _lab_server_cmd() {  # NAME: spawn it (the command line is defined here, once)
   local n=$1 c=$LAB_DIR/conf a
   case $n in
     auth | pdns1 | pdns2 | backend | rogue)
-      _lab_spawn "$n" "$LAB_NET_NS" unbound -d -c "$c/$n.conf" ;;
+      _lab_spawn "$n" "$LAB_NET_NS" "$(_lab_exe unbound)" -d -c "$c/$n.conf" ;;
     malformed-backend)
       _lab_spawn "$n" "$LAB_NET_NS" /usr/bin/python3 "$LAB_TEMPLATE_DIR/malformed_dns.py" 127.0.0.1 \
         "$LAB_MALFORMED_BACKEND_PORT" ;;
@@ -656,7 +673,7 @@ lab_dhcp_request() {
   rm -f "$rec" "$LAB_DIR/run/$n.leases"  # no old lease: a full DISCOVER/SOLICIT exchange
   printf 'timeout 20;\nretry 1;\nrequest subnet-mask, routers, domain-name-servers, dhcp6.name-servers;\n' \
     >"$LAB_DIR/run/dhclient.conf"
-  _lab_spawn "$n" "$LAB_CLIENT_NS" dhclient "-$fam" -d -1 -v -sf "$s" -cf "$LAB_DIR/run/dhclient.conf" \
+  _lab_spawn "$n" "$LAB_CLIENT_NS" "$(_lab_exe dhclient)" "-$fam" -d -1 -v -sf "$s" -cf "$LAB_DIR/run/dhclient.conf" \
     -lf "$LAB_DIR/run/$n.leases" -pf "$LAB_DIR/run/$n.dhclient-pid" "$LAB_CLIENT_IF"
   deadline=$(($(_lab_now_us) + ${LAB_DHCP_TIMEOUT:-20} * 1000000))
   while (($(_lab_now_us) < deadline)); do
@@ -680,7 +697,7 @@ lab_capture_start() {
   LAB_CAPTURE_FILE=$LAB_DIR/log/client-link.pcap
   export LAB_CAPTURE_FILE
   : >"$LAB_LOG_DIR/capture.log"
-  _lab_spawn capture "$LAB_NET_NS" tcpdump -i "$LAB_NET_IF" -n -U --immediate-mode -Z root -w "$LAB_CAPTURE_FILE" "$@"
+  _lab_spawn capture "$LAB_NET_NS" "$(_lab_exe tcpdump)" -i "$LAB_NET_IF" -n -U --immediate-mode -Z root -w "$LAB_CAPTURE_FILE" "$@"
   local deadline=$(($(_lab_now_us) + 10000000))
   until grep -q 'listening on' "$LAB_LOG_DIR/capture.log"; do
     lab_server_running capture || { _lab_err "tcpdump failed: $(tail -3 "$LAB_LOG_DIR/capture.log")"; return 1; }
