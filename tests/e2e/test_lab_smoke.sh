@@ -180,6 +180,14 @@ for a in $echo_addrs; do  # in parallel: socat waits a moment after its input en
 done
 wait
 for a in $echo_addrs; do assert_eq "$(cat "$LAB_DIR/echo.$a")" "echo $a" "UDP echo on $a:$LAB_ECHO_PORT"; done
+for a in $(_lab_tcpecho_addrs); do
+  if [[ $a == *:* ]]; then ep="TCP6:[$a]:$LAB_ECHO_PORT"; else ep="TCP4:$a:$LAB_ECHO_PORT"; fi
+  assert_eq "$(printf 'one\ntwo\n' | lab_client socat -T 3 - "$ep")" "one
+two" "TCP echo on $a:$LAB_ECHO_PORT"
+done
+# one HTTP connection, two requests: the keep-alive that expiry tests lean on
+assert_eq "$(lab_client curl -sS --max-time 5 "http://$LAB_TTL2_4/" "http://$LAB_TTL2_4/" -w '%{num_connects}\n' | tr '\n' ' ')" \
+  "$LAB_TTL2_4 1 $LAB_TTL2_4 0 " "HTTP keep-alive: the second request reuses the connection"
 
 step "packet counters, capture and blackhole"
 lab_count_reset
@@ -243,8 +251,7 @@ assert_eq "$(lab_spki_pin "$(lab_cert pdns1)")" \
 step "a second lab side by side"
 scratch=$LAB_DIR/second-lab
 (
-  LAB_DIR='' LAB_ID=''
-  lab_up 2>/dev/null
+  lab_up 2>/dev/null  # a subshell gets its own lab, not its parent's
   echo "$LAB_ID $LAB_DIR" >"$scratch"
   [[ $(lab_kdig pdns1 dot 4 +short www.chain.test A | tail -1) == "$LAB_CHAIN4" ]]
 ) && second_ok=1 || second_ok=

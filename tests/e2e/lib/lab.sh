@@ -109,6 +109,9 @@ _lab_echo_addrs() {
     "$LAB_IPONLY4" "$LAB_IPONLY6" "$LAB_EXCEPTION4" "$LAB_EXCEPTION6" \
     "$LAB_UNKNOWN_DOH4" "$LAB_UNKNOWN_DOH6" "$LAB_ROGUE4" "$LAB_ROGUE6"
 }
+# TCP echo (port 7) hosts: a connection that stays open and carries data on demand
+# (allow-expiry tests): web and the TTL 2 name's addresses.
+_lab_tcpecho_addrs() { echo "$LAB_WEB4" "$LAB_WEB6" "$LAB_TTL2_4" "$LAB_TTL2_6"; }
 
 # The DNS servers a test can query or configure: address per family, TLS name, cert.
 lab_pdns_names() { echo pdns1 pdns2 mtls wrongname untrusted malformed; }
@@ -174,7 +177,7 @@ _lab_stop_pids() {
   local t=$1 p left deadline
   shift
   (($#)) || return 0
-  kill -TERM "$@" 2>/dev/null
+  kill -TERM "$@" 2>/dev/null || true
   deadline=$(($(_lab_now_us) + t * 1000000))
   while :; do
     left=()
@@ -183,7 +186,7 @@ _lab_stop_pids() {
     (($(_lab_now_us) > deadline)) && break
     sleep 0.02
   done
-  kill -KILL "${left[@]}" 2>/dev/null
+  kill -KILL "${left[@]}" 2>/dev/null || true
   deadline=$(($(_lab_now_us) + 2000000))
   while (($(_lab_now_us) < deadline)); do
     left=()
@@ -567,6 +570,13 @@ _lab_server_cmd() {  # NAME: spawn it (the command line is defined here, once)
         "$LAB_MALFORMED_BACKEND_PORT" ;;
     mtls | wrongname | untrusted | malformed | web)
       _lab_spawn "$n" "$LAB_NET_NS" nginx -p "$LAB_DIR/run" -c "$c/$n.nginx.conf" -e stderr ;;
+    tcpecho-*)
+      a=${n#tcpecho-}
+      if [[ $a == *:* ]]; then
+        _lab_spawn "$n" "$LAB_NET_NS" socat "TCP6-LISTEN:$LAB_ECHO_PORT,bind=[$a],reuseaddr,fork" PIPE
+      else
+        _lab_spawn "$n" "$LAB_NET_NS" socat "TCP4-LISTEN:$LAB_ECHO_PORT,bind=$a,reuseaddr,fork" PIPE
+      fi ;;
     echo-*)
       a=${n#echo-}
       if [[ $a == *:* ]]; then
@@ -612,6 +622,7 @@ _lab_server_expect() {  # NAME: write what it listens on
       for a in "${_LAB_WEB4[@]}"; do l+=("tcp $a:$LAB_HTTP_PORT"); done
       for a in "${_LAB_WEB6[@]}"; do l+=("tcp [$a]:$LAB_HTTP_PORT"); done ;;
     echo-*) _lab_ep udp "${n#echo-}" "$LAB_ECHO_PORT" ;;
+    tcpecho-*) _lab_ep tcp "${n#tcpecho-}" "$LAB_ECHO_PORT" ;;
     dhcp) l=("udp 0.0.0.0%$LAB_NET_IF:67" "udp [::]%$LAB_NET_IF:547") ;;
   esac
   _lab_expect "$n" "${l[@]}"
@@ -620,11 +631,12 @@ _lab_all_servers() {
   local a
   echo auth pdns1 pdns2 backend rogue mtls wrongname untrusted malformed malformed-backend web
   for a in $(_lab_echo_addrs); do echo "echo-$a"; done
+  for a in $(_lab_tcpecho_addrs); do echo "tcpecho-$a"; done
 }
 
 # lab_server_stop NAME / lab_server_start NAME: stop or (re)start one lab server and wait
 # until it is gone (its sockets closed) or ready. Names: auth pdns1 pdns2 backend rogue
-# mtls wrongname untrusted malformed malformed-backend web echo-<addr> dhcp.
+# mtls wrongname untrusted malformed malformed-backend web echo-<addr> tcpecho-<addr> dhcp.
 lab_server_stop() {
   _lab_need_up || return 1
   local n=$1 pg members
@@ -651,7 +663,7 @@ lab_pdns_start() { lab_server_start "$@"; }
 lab_unbound_ctl() { _lab_need_up && unbound-control -c "$LAB_DIR/conf/$1.conf" "${@:2}"; }
 lab_pdns_flush() {  # NAME: empty its cache
   local n=$1
-  [[ $n == mtls || $n == wrongname || $n == untrusted ]] && n=backend
+  [[ $n != mtls && $n != wrongname && $n != untrusted ]] || n=backend
   lab_unbound_ctl "$n" flush_zone . >/dev/null && lab_unbound_ctl "$n" flush_infra all >/dev/null
 }
 
@@ -718,6 +730,8 @@ lab_ztdnsd_start() {
   local conf=$1 bin deadline
   shift
   bin=${ZTDNSD:-$(_lab_bin ztdnsd apps/ztdnsd/ztdnsd)}
+  LAB_ZTDNSD_CONFIG=$conf
+  export LAB_ZTDNSD_CONFIG
   mkdir -p "$LAB_ZTDNSD_RUN_DIR" "$LAB_ZTDNSD_STATE_DIR" "$LAB_ZTDNSD_LOG_DIR"
   _lab_spawn ztdnsd "$LAB_CLIENT_NS" "$bin" --config "$conf" --run-dir "$LAB_ZTDNSD_RUN_DIR" \
     --state-dir "$LAB_ZTDNSD_STATE_DIR" --log-dir "$LAB_ZTDNSD_LOG_DIR" "$@"
@@ -743,7 +757,7 @@ lab_ztdnsd_stop() {
   members=$(_lab_group_members "$pid")
   if [[ $sig != TERM ]]; then
     # shellcheck disable=SC2086
-    kill -"$sig" $members 2>/dev/null
+    kill -"$sig" $members 2>/dev/null || true
   fi
   # shellcheck disable=SC2086
   _lab_stop_pids 10 $members || return 1
@@ -874,7 +888,7 @@ _lab_write_env() {
     echo ". '$LAB_LIB_DIR/lab.sh'"
     local v
     for v in $(compgen -v LAB_); do
-      [[ $v == LAB_LIB_DIR || $v == LAB_TEMPLATE_DIR ]] && continue
+      [[ $v == LAB_LIB_DIR || $v == LAB_TEMPLATE_DIR || $v == LAB_KEEP ]] && continue
       printf 'export %s=%q\n' "$v" "${!v}"
     done
   } >"$LAB_DIR/env"
@@ -885,7 +899,15 @@ _lab_write_env() {
 lab_up() {
   local t0 rc=0 certs n owner_start me
   t0=$(_lab_now_us)
-  if [[ -n ${LAB_DIR:-} && -f ${LAB_DIR}/state ]]; then _lab_err "lab $LAB_ID is already up"; return 1; fi
+  if [[ -n ${LAB_DIR:-} && -f ${LAB_DIR}/state ]]; then
+    if [[ $(awk '$1 == "owner" {print $2}' "$LAB_DIR/state") == "$BASHPID" ]]; then
+      _lab_err "lab $LAB_ID is already up"
+      return 1
+    fi
+    # a lab of another shell (a parent's, or a kept one attached with its env file): start
+    # a new one beside it
+    [[ ${LAB_ID:-} != $(awk '$1 == "id" {print $2}' "$LAB_DIR/state") ]] || LAB_ID=''
+  fi
   ((EUID == 0)) || { _lab_err "root is needed"; return 1; }
   _lab_check_tools || return 1
   LAB_ID=${LAB_ID:-zt-$BASHPID}
@@ -903,11 +925,11 @@ lab_up() {
   LAB_UNTRUSTED_CLIENT_KEY=$LAB_CERT_DIR/untrusted-client.key
   LAB_ZTDNSD_DIR=$LAB_DIR/ztdnsd LAB_ZTDNSD_RUN_DIR=$LAB_DIR/ztdnsd/run
   LAB_ZTDNSD_STATE_DIR=$LAB_DIR/ztdnsd/state LAB_ZTDNSD_LOG_DIR=$LAB_DIR/ztdnsd/log
-  LAB_ZTDNSD_OUT=$LAB_DIR/log/ztdnsd.log LAB_ZTDNSD_PID=
+  LAB_ZTDNSD_OUT=$LAB_DIR/log/ztdnsd.log LAB_ZTDNSD_PID='' LAB_ZTDNSD_CONFIG=''
   export LAB_ID LAB_CLIENT_NS LAB_NET_NS LAB_DIR LAB_LOG_DIR LAB_CERT_DIR LAB_CA LAB_CA_KEY \
     LAB_UNTRUSTED_CA LAB_CLIENT_CERT LAB_CLIENT_KEY LAB_UNTRUSTED_CLIENT_CERT \
     LAB_UNTRUSTED_CLIENT_KEY LAB_ZTDNSD_DIR LAB_ZTDNSD_RUN_DIR LAB_ZTDNSD_STATE_DIR \
-    LAB_ZTDNSD_LOG_DIR LAB_ZTDNSD_OUT LAB_ZTDNSD_PID
+    LAB_ZTDNSD_LOG_DIR LAB_ZTDNSD_OUT LAB_ZTDNSD_PID LAB_ZTDNSD_CONFIG
   mkdir -p "$LAB_DIR"/{run,log,certs,conf}
   me=$BASHPID  # (inside $(...) $BASHPID is the subshell's)
   owner_start=$(awk '{sub(/^.*\) /, ""); print $20}' "/proc/$me/stat")
@@ -1014,8 +1036,8 @@ EOF
     art=${LAB_ARTIFACTS:-${ZTDNS_BUILD_DIR:+$ZTDNS_BUILD_DIR/e2e-artifacts}}
     if [[ -n $art ]]; then
       art=$art/$(basename "$0" .sh)-$LAB_ID
-      mkdir -p "$art" && cp -r "$LAB_DIR/log" "$LAB_DIR/conf" "$LAB_DIR/zones" "$art/" 2>/dev/null
-      [[ ! -d $LAB_ZTDNSD_LOG_DIR ]] || cp -r "$LAB_ZTDNSD_LOG_DIR" "$art/ztdnsd-log" 2>/dev/null
+      { mkdir -p "$art" && cp -r "$LAB_DIR/log" "$LAB_DIR/conf" "$LAB_DIR/zones" "$art/"; } 2>/dev/null || true
+      [[ ! -d $LAB_ZTDNSD_LOG_DIR ]] || cp -r "$LAB_ZTDNSD_LOG_DIR" "$art/ztdnsd-log" 2>/dev/null || true
       _lab_log "failed (status $rc): logs kept in $art"
     fi
   fi
@@ -1075,12 +1097,12 @@ _lab_main() {
       [[ -n $found ]] || { echo "lab.sh: no lab $arg" >&2; exit 1; } ;;
     list)
       local d
-      for d in "${TMPDIR:-/tmp}"/zt-*.*/state "${TMPDIR:-/tmp}"/*.*/state; do
-        [[ -f $d ]] || continue
+      for d in "${TMPDIR:-/tmp}"/*.*/state; do
+        { [[ -f $d ]] && grep -q '^id ' "$d"; } || continue
         awk -v d="${d%/state}" '$1 == "id" {id = $2} $1 == "owner" {o = $2} $1 == "keep" {k = " (kept)"}
           END {print id, d, "owner " o k}' "$d"
-      done | sort -u
-      ip netns list | grep -E -- '-(client|net)( |$)' || true ;;
+      done
+      ip netns list | awk '$1 ~ /-(client|net)$/ {print "namespace", $1}' | sort -u ;;
     _watch)  # DIR OWNER_PID: wait for the owner, then remove the lab unless it is gone
       local dir=$2 owner=$3 start
       trap '' HUP INT
