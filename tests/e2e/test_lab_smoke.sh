@@ -63,6 +63,29 @@ for srv in pdns1 pdns2; do
   done
 done
 
+resume() {  # ADDR VERSION [s_client args]: "New," then "Reused,"?
+  local a=$1 v=$2 sess=$LAB_DIR/tls-session.pem fifo=$LAB_DIR/tls-hold pid hold
+  shift 2
+  rm -f "$sess" "$fifo"
+  mkfifo "$fifo"
+  # the first connection stays open (stdin from the fifo) until its session is saved:
+  # a TLS 1.3 ticket arrives after the handshake
+  lab_client openssl s_client "$v" -connect "$a:$LAB_DOT_PORT" -CAfile "$LAB_CA" -sess_out "$sess" "$@" \
+    <"$fifo" 2>/dev/null | grep -E -o '^(New|Reused),' &
+  pid=$!
+  exec {hold}>"$fifo"
+  wait_for 10 test -s "$sess" || true
+  exec {hold}>&-
+  wait "$pid" || true
+  lab_client openssl s_client "$v" -connect "$a:$LAB_DOT_PORT" -CAfile "$LAB_CA" -sess_in "$sess" "$@" \
+    </dev/null 2>/dev/null | grep -E -o '^(New|Reused),' || true
+}
+for v in -tls1_2 -tls1_3; do
+  assert_eq "$(resume "$LAB_PDNS1_4" $v | tr '\n' ' ')" "New, Reused, " "pdns1 resumes TLS sessions ($v)"
+  assert_eq "$(resume "$LAB_MTLS_4" $v -cert "$LAB_CLIENT_CERT" -key "$LAB_CLIENT_KEY" | tr '\n' ' ')" "New, Reused, " \
+    "the mtls front resumes TLS sessions ($v)"
+done
+
 step "CNAME chain across zones: the PDNS recurses"
 auth=$(lab_kdig auth udp 4 +norec www.chain.test A)
 assert_contains "$auth" "Flags: qr aa;" "the authoritative server answers www.chain.test authoritatively"
