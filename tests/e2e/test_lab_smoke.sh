@@ -199,7 +199,7 @@ assert_contains "$(lab_client curl -sSI --max-time 5 "http://$LAB_WEB4/")" "X-La
 echo_addrs=$(_lab_echo_addrs)
 for a in $echo_addrs; do  # in parallel: socat waits a moment after its input ends
   if [[ $a == *:* ]]; then ep="UDP6:[$a]:$LAB_ECHO_PORT"; else ep="UDP4:$a:$LAB_ECHO_PORT"; fi
-  echo "echo $a" | lab_client socat -T 3 - "$ep" >"$LAB_DIR/echo.$a" 2>&1 &
+  echo "echo $a" | lab_client socat -t 2 -T 3 - "$ep" >"$LAB_DIR/echo.$a" 2>&1 &
 done
 wait
 for a in $echo_addrs; do assert_eq "$(cat "$LAB_DIR/echo.$a")" "echo $a" "UDP echo on $a:$LAB_ECHO_PORT"; done
