@@ -7,15 +7,14 @@
 // entry free, keeps the later expiry, and drives capacity eviction.
 #pragma once
 
+#include <asio/io_context.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <asio/io_context.hpp>
-#include <memory>
 
 #include "common/ip.h"
 #include "common/result.h"
@@ -39,10 +38,10 @@ struct AllowOrigin {
 
 // What an answer address means for the allow sets.
 enum class AddressVerdict {
-  kInsert,          // a unicast address to allow (IPv4-mapped already unmapped)
-  kSkipUnspecified, // 0.0.0.0, :: - never inserted
-  kSkipMulticast,   // multicast and broadcast - never inserted
-  kSkipLoopback,    // governed by the loopback switch alone
+  kInsert,           // a unicast address to allow (IPv4-mapped already unmapped)
+  kSkipUnspecified,  // 0.0.0.0, :: - never inserted
+  kSkipMulticast,    // multicast and broadcast - never inserted
+  kSkipLoopback,     // governed by the loopback switch alone
 };
 AddressVerdict classifyAnswerAddress(IpAddress& address);  // unmaps ::ffff:a.b.c.d in place
 
@@ -52,13 +51,13 @@ struct AllowEntryInfo {
 };
 
 struct AllowSetStats {
-  uint64_t inserted = 0;         // elements written to the kernel
-  uint64_t skippedFresh = 0;     // already allowed long enough: no kernel round trip
-  uint64_t batches = 0;          // netlink batches sent
-  uint64_t evicted = 0;          // removed early because the set was full
-  uint64_t refused = 0;          // inserts failed because nothing could be evicted
-  uint64_t failures = 0;         // kernel errors
-  size_t size = 0;               // entries now (mirror)
+  uint64_t inserted = 0;      // elements written to the kernel
+  uint64_t skippedFresh = 0;  // already allowed long enough: no kernel round trip
+  uint64_t batches = 0;       // netlink batches sent
+  uint64_t evicted = 0;       // removed early because the set was full
+  uint64_t refused = 0;       // inserts failed because nothing could be evicted
+  uint64_t failures = 0;      // kernel errors
+  size_t size = 0;            // entries now (mirror)
 };
 
 class AllowSet {
