@@ -75,9 +75,17 @@ class AllowSet {
   virtual std::optional<AllowEntryInfo> lookup(const IpAddress& address) const = 0;
   virtual AllowSetStats stats() const = 0;
 
-  // Control plane (posted to the io thread by the daemon).
-  virtual Status adoptKernelState() = 0;  // load the kernel's sets into the mirror
+  // Control plane. setActive/setCapacity are posted to the io thread by the daemon.
+  // adoptKernelState() reads allow4/allow6 (with their remaining time and origin comment)
+  // and merges them into the mirror; any thread may call it, and it blocks for as long as
+  // the kernel takes to dump the sets (see docs/enforcement.md). It fails when the table
+  // does not exist.
+  virtual Status adoptKernelState() = 0;
+  // false (state disabled): inserts succeed at once and write nothing; the mirror is
+  // forgotten, because removing the table removed the allows.
   virtual void setActive(bool active) = 0;
+  // The userspace cap on allowed addresses (eviction, then refusal, beyond it). Apply the
+  // policy with the same maxAllowedAddresses so that the kernel backstop follows.
   virtual void setCapacity(uint32_t maxAddresses) = 0;
 };
 

@@ -460,7 +460,8 @@ Status KernelAllowSet::Core::adopt() {
   if (!v4) return v4.error();
   auto v6 = dumpAllowSet(IpFamily::V6);
   if (!v6) return v6.error();
-  mirror_.clear();
+  // Merge, never clear: inserts that ran while the dump was read stay, and load() keeps the
+  // later expiry of the two.
   const auto now = Clock::now();
   for (auto* list : {&*v4, &*v6}) {
     for (const auto& k : *list) {

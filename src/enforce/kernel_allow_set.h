@@ -1,11 +1,13 @@
 // KernelAllowSet: the AllowSet on allow4/allow6, written with libnftnl + libmnl.
 //
-// Data-plane thread only (the io_context's thread), except lookup()/stats(), which any
-// thread may call. insert() plans against the mirror, queues kernel writes and posts one
-// flush per loop turn; the flush sends them as one netlink batch (BATCH_BEGIN,
-// DESTROYSETELEM for evictions, NEWSETELEM, BATCH_END) with an ACK requested per message.
-// The netlink socket is non-blocking and registered with asio; ACKs are matched to
-// batches by sequence number, and a batch not acknowledged within ackTimeout fails.
+// Data-plane thread only (the io_context's thread), except lookup()/stats() and
+// adoptKernelState(), which any thread may call (adoption only reads the kernel on a socket
+// of its own and merges into the mirror, so a large set can be adopted off the data plane).
+// insert() plans against the mirror, queues kernel writes and posts one flush per loop turn; the
+// flush sends them as one netlink batch (BATCH_BEGIN, DESTROYSETELEM for evictions, NEWSETELEM,
+// BATCH_END) with an ACK requested per message. The netlink socket is non-blocking and registered
+// with asio; ACKs are matched to batches by sequence number, and a batch not acknowledged within
+// ackTimeout fails.
 #pragma once
 
 #include <chrono>

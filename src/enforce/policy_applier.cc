@@ -1,9 +1,9 @@
 #include "enforce/policy_applier.h"
 
-#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "enforce/policy_script.h"
+#include "enforce/table_query.h"
 
 namespace ztdns::enforce {
 
@@ -50,18 +50,14 @@ Status PolicyApplier::apply(const Policy& policy) {
 }
 
 bool PolicyApplier::exists() {
-  std::string out;
-  if (!run("list tables inet", &out)) return false;
-  std::istringstream in(out);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line == std::string("table ") + kTableFamily + " " + kTableName) return true;
-  }
-  return false;
+  auto e = ztdnsTableExists();
+  return e.ok() && *e;
 }
 
 Status PolicyApplier::removeTable() {
-  if (!exists()) return okStatus();
+  auto e = ztdnsTableExists();
+  if (!e) return e.error();
+  if (!*e) return okStatus();
   return run(buildRemoveScript(), nullptr);
 }
 
@@ -76,25 +72,15 @@ Result<std::string> PolicyApplier::listTable(bool stateless) {
 }
 
 Result<PolicyCounters> PolicyApplier::readCounters() {
-  unsigned flags = nft_ctx_output_get_flags(ctx_.get());
-  nft_ctx_output_set_flags(ctx_.get(), flags | NFT_CTX_OUTPUT_JSON);
-  std::string out;
-  auto st = run(std::string("list counters table ") + kTableFamily + " " + kTableName, &out);
-  nft_ctx_output_set_flags(ctx_.get(), flags);
-  if (!st) return st.error();
-  auto doc = nlohmann::json::parse(out, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.contains("nftables")) {
-    return Error{"nftables: unreadable counter listing"};
-  }
   PolicyCounters c;
-  for (const auto& item : doc["nftables"]) {
-    if (!item.contains("counter")) continue;
-    const auto& counter = item["counter"];
-    auto name = counter.value("name", std::string());
-    auto packets = counter.value("packets", uint64_t{0});
-    if (name == nft_name::kLogSuppressed) c.logSuppressedPackets = packets;
-    if (name == nft_name::kBlockedCounter) c.blockedPackets = packets;
-    if (name == nft_name::kWouldBlockCounter) c.wouldBlockPackets = packets;
+  const std::pair<const char*, uint64_t*> counters[] = {
+      {nft_name::kLogSuppressed, &c.logSuppressedPackets},
+      {nft_name::kBlockedCounter, &c.blockedPackets},
+      {nft_name::kWouldBlockCounter, &c.wouldBlockPackets}};
+  for (const auto& [name, out] : counters) {
+    auto packets = ztdnsCounterPackets(name);
+    if (!packets) return packets.error();
+    *out = *packets;
   }
   return c;
 }

@@ -32,11 +32,14 @@ class PolicyApplier {
   Status apply(const Policy& policy);
   // enabled=false: deletes table inet ztdns (allow sets included). Absent table: ok.
   Status removeTable();
+  // exists() and readCounters() ask the kernel for one object each (not libnftables, whose
+  // cache would fetch every allow element): cheap at any set size.
   bool exists();
-  // `nft list table inet ztdns`; stateless omits counter values and element expiry times,
-  // which tick, so two stateless listings of an unchanged table compare equal.
-  Result<std::string> listTable(bool stateless = false);
   Result<PolicyCounters> readCounters();
+  // `nft list table inet ztdns`; stateless omits counter values and element expiry times,
+  // which tick, so two stateless listings of an unchanged table compare equal. Lists every
+  // allow element: slow for large sets, meant for the CLI and tests.
+  Result<std::string> listTable(bool stateless = false);
 
   // Runs any script as one transaction: tests use it to force a kernel-side failure.
   Status applyScriptForTest(const std::string& script) { return run(script, nullptr); }

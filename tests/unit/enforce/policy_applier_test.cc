@@ -146,9 +146,13 @@ TEST_F(PolicyApplierTest, TenThousandOverlappingExceptionsApplyInOneTransaction)
   Policy p;
   NamedPrefixes many{"many", {}};
   for (int i = 0; i < 10000; ++i) {
-    // /32s inside 10.0.0.0/8 plus the /16s that cover some of them.
-    uint32_t host = (10u << 24) | (static_cast<uint32_t>(i) * 97u);
-    many.prefixes.emplace_back(IpAddress::fromV4Host(host), i % 50 == 0 ? 16 : 32);
+    // Host prefixes in 2001:db8:ffff::/48, and /112s that cover some of them.
+    uint32_t n = static_cast<uint32_t>(i) * 97u;
+    uint8_t b[16] = {0x20, 0x01, 0x0d, 0xb8, 0xff, 0xff};
+    b[13] = static_cast<uint8_t>(n >> 16);
+    b[14] = static_cast<uint8_t>(n >> 8);
+    b[15] = static_cast<uint8_t>(n);
+    many.prefixes.emplace_back(IpAddress::v6(b), i % 50 == 0 ? 112 : 128);
   }
   p.exceptions = {many, many};
   auto st = applier_->apply(p);
