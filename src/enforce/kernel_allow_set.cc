@@ -127,7 +127,7 @@ class KernelAllowSet::Core : public std::enable_shared_from_this<Core> {
   };
 
   void complete(const std::shared_ptr<Batch>& batch, Status status);
-  Status makeRoom(size_t newSlots, Clock::time_point now);
+  Status makeRoom(size_t newSlots, Clock::time_point now, const std::vector<IpAddress>& keep);
   void scheduleFlush();
   void flush();
   void send(std::shared_ptr<Batch> batch, Queue& queue, const std::vector<IpAddress>& destroys);
@@ -199,7 +199,9 @@ void KernelAllowSet::Core::insert(std::vector<AllowRequest> requests, AllowOrigi
   }
   if (items.empty()) return finishNow(okStatus());
   if (newSlots) {
-    if (auto room = makeRoom(newSlots, now); !room) {
+    std::vector<IpAddress> keep;  // this caller's own addresses are never evicted for it
+    for (const auto& item : items) keep.push_back(item.address);
+    if (auto room = makeRoom(newSlots, now, keep); !room) {
       refused_.fetch_add(1, std::memory_order_relaxed);
       reportCapacity("REFUSE", room.error().message, 1);
       return finishNow(room.error());
@@ -218,7 +220,8 @@ void KernelAllowSet::Core::insert(std::vector<AllowRequest> requests, AllowOrigi
   scheduleFlush();
 }
 
-Status KernelAllowSet::Core::makeRoom(size_t newSlots, Clock::time_point now) {
+Status KernelAllowSet::Core::makeRoom(size_t newSlots, Clock::time_point now,
+                                      const std::vector<IpAddress>& keep) {
   const size_t cap = capacity_;
   if (mirror_.size() + newSlots <= cap) return okStatus();
   mirror_.expire(now);
@@ -242,7 +245,8 @@ Status KernelAllowSet::Core::makeRoom(size_t newSlots, Clock::time_point now) {
     chosen.clear();
     for (const auto& c : candidates) {
       if (chosen.size() == want) break;
-      if (!busy->count(c)) chosen.push_back(c);
+      if (busy->count(c) || std::find(keep.begin(), keep.end(), c) != keep.end()) continue;
+      chosen.push_back(c);
     }
     if (chosen.size() >= need || candidates.size() < look) break;
   }
@@ -345,8 +349,18 @@ void KernelAllowSet::Core::send(std::shared_ptr<Batch> batch, Queue& part,
     void operator()(const std::vector<const ElemWrite*>& c) const { m.addElements(c); }
   };
   chunked(destroys, DestroyEmit{msg});
+  // One element per address even when several callers of this turn wrote it (the longest
+  // timeout wins); the mirror still sees one commit per write.
   std::vector<const ElemWrite*> writes;
-  for (const auto& w : part.writes) writes.push_back(&w);
+  std::unordered_map<IpAddress, size_t> index;
+  for (const auto& w : part.writes) {
+    auto [it, fresh] = index.try_emplace(w.address, writes.size());
+    if (fresh) {
+      writes.push_back(&w);
+    } else if (w.timeoutSeconds > writes[it->second]->timeoutSeconds) {
+      writes[it->second] = &w;
+    }
+  }
   chunked(writes, WriteEmit{msg});
   msg.finish();
   nextSeq_ = msg.endSeq() + 1;

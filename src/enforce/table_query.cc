@@ -1,6 +1,9 @@
 #include "enforce/table_query.h"
 
-// netinet/in.h (via common/ip.h) before the linux/ uapi headers, which then defer to it.
+// clang-format off
+#include <netinet/in.h>  // before the linux/ uapi headers, which then defer to it
+// clang-format on
+
 #include <libmnl/libmnl.h>
 #include <libnftnl/common.h>
 #include <libnftnl/object.h>

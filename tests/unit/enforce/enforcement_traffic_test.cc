@@ -124,10 +124,12 @@ const char* const kPeerV6[] = {"2001:db8:53::53", "2001:db8:80::80", "2001:db8:8
 
 class Peer {
  public:
-  Peer() : name_("zt-" + std::to_string(getpid()) + "-peer") {}
+  Peer() : name_("zt-" + std::to_string(getpid()) + "-peer" + std::to_string(next_++)) {}
   ~Peer() {
     server_.stop();
-    runShell("ip netns del " + name_ + " 2>/dev/null");
+    // Deleting our end removes the pair now; a namespace's own teardown is asynchronous,
+    // and the next test would find zc0 still there.
+    runShell("ip link del zc0 2>/dev/null; ip netns del " + name_ + " 2>/dev/null");
   }
 
   bool up() {
@@ -160,6 +162,7 @@ class Peer {
   }
 
  private:
+  static inline int next_ = 0;
   std::string name_;
   EchoServer server_;
 };

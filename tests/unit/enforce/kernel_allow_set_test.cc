@@ -158,6 +158,21 @@ TEST_F(KernelAllowSetTest, InsertsQueuedInOneLoopTurnGoOutAsOneBatch) {
   EXPECT_EQ(dumpAllowSet(IpFamily::V6)->size(), 10000u);
 }
 
+TEST_F(KernelAllowSetTest, TheSameNewAddressFromTwoCallersInOneTurnIsOneElement) {
+  const auto a = ip("203.0.113.80");
+  int ok = 0;
+  set_->insert({{a, 60}}, {"one.test", "pdns1"}, [&](Status st) { ok += st.ok(); });
+  set_->insert({{a, 300}, {a, 30}}, {"two.test", "pdns1"}, [&](Status st) { ok += st.ok(); });
+  runUntil([&] { return ok == 2; });
+  EXPECT_EQ(ok, 2);
+  EXPECT_EQ(set_->stats().batches, 1u);
+  auto k = kernel(a);
+  ASSERT_TRUE(k);
+  EXPECT_EQ(k->timeoutMs, 300000u) << "the longest timeout of the turn";
+  EXPECT_GT(set_->lookup(a)->expires - std::chrono::system_clock::now(), seconds(290));
+  EXPECT_EQ(set_->stats().size, 1u);
+}
+
 TEST_F(KernelAllowSetTest, AReinsertNeverShortensAndALongerOneExtendsInTheKernel) {
   const auto a = ip("203.0.113.80");
   ASSERT_TRUE(insert({{a, 100}}).ok());
