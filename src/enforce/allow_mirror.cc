@@ -27,6 +27,14 @@ AllowMirror::Plan AllowMirror::plan(const IpAddress& address, uint32_t timeoutSe
   return Plan::kExtend;
 }
 
+std::optional<AllowMirror::Clock::time_point> AllowMirror::confirmedExpiry(
+    const IpAddress& address) const {
+  std::lock_guard lock(mutex_);
+  auto it = entries_.find(address);
+  if (it == entries_.end() || it->second.expires == Clock::time_point::min()) return std::nullopt;
+  return it->second.expires;
+}
+
 void AllowMirror::beginWrite(const IpAddress& address, const Origin& origin) {
   std::lock_guard lock(mutex_);
   auto& e = entries_[address];

@@ -35,6 +35,8 @@ class AllowMirror {
     kNew,     // unknown: write, needs a slot
   };
   Plan plan(const IpAddress& address, uint32_t timeoutSeconds, Clock::time_point now) const;
+  // The kernel-acknowledged expiry, if any.
+  std::optional<Clock::time_point> confirmedExpiry(const IpAddress& address) const;
 
   // A write goes to the kernel: count it in flight (creates the entry when new).
   void beginWrite(const IpAddress& address, const Origin& origin);

@@ -28,6 +28,10 @@ using Clock = AllowMirror::Clock;
 using MnlSocket = CPtr<mnl_socket, mnl_socket_close>;
 
 constexpr int kSocketBuffer = 4 << 20;
+// Legacy kernels (no DESTROYSETELEM, no timeout update) delete elements with DELSETELEM,
+// which fails the whole batch if the element is gone. The mirror's expiry is never later
+// than the kernel's, so an entry with more than this left is surely still in the kernel.
+constexpr auto kLegacyMargin = std::chrono::seconds(2);
 
 void setBuffer(int fd, int force, int plain) {
   // SO_*BUFFORCE passes rmem_max/wmem_max when we have CAP_NET_ADMIN (we do: we write
@@ -56,6 +60,7 @@ class KernelAllowSet::Core : public std::enable_shared_from_this<Core> {
         nl_(std::move(nl)),
         descriptor_(io, mnl_socket_get_fd(nl_.get())),
         sweepTimer_(io),
+        features_(options.features ? *options.features : detectKernelFeatures()),
         capacity_(capacity),
         nextSeq_(static_cast<uint32_t>(time(nullptr))) {}
 
@@ -146,6 +151,7 @@ class KernelAllowSet::Core : public std::enable_shared_from_this<Core> {
   AllowMirror mirror_;
   std::unique_ptr<ConntrackProbe> probe_;
 
+  const KernelFeatures features_;
   bool closed_ = false;
   bool active_ = true;
   bool flushPosted_ = false;
@@ -212,8 +218,13 @@ void KernelAllowSet::Core::insert(std::vector<AllowRequest> requests, AllowOrigi
   const std::string comment = originComment(shared->name, shared->server);
   Caller caller{std::move(done), queue_.writes.size(), 0};
   for (const auto& item : items) {
+    bool replace = false;
+    if (!features_.elementTimeoutUpdate && item.plan == AllowMirror::Plan::kExtend) {
+      auto expires = mirror_.confirmedExpiry(item.address);
+      replace = expires && *expires > now + kLegacyMargin;
+    }
     mirror_.beginWrite(item.address, shared);
-    queue_.writes.push_back({item.address, item.timeout, comment});
+    queue_.writes.push_back({item.address, item.timeout, comment, replace});
   }
   caller.endWrite = queue_.writes.size();
   queue_.callers.push_back(std::move(caller));
@@ -255,8 +266,13 @@ Status KernelAllowSet::Core::makeRoom(size_t newSlots, Clock::time_point now,
                  " addresses allowed and none can be evicted (all carry live connections)"};
   }
   for (const auto& a : chosen) {
+    auto expires = mirror_.confirmedExpiry(a);
     mirror_.erase(a);
-    queue_.destroys.push_back(a);
+    // DELSETELEM (legacy) must not name an element the kernel may have expired already:
+    // one about to expire is only forgotten; the kernel's headroom covers it until then.
+    if (features_.destroyElement || (expires && *expires > now + kLegacyMargin)) {
+      queue_.destroys.push_back(a);
+    }
   }
   evicted_.fetch_add(chosen.size(), std::memory_order_relaxed);
   reportCapacity("EVICT",
@@ -340,27 +356,42 @@ void KernelAllowSet::Core::send(std::shared_ptr<Batch> batch, Queue& part,
   };
   struct DestroyEmit {
     SetElemBatch& m;
+    bool destroySupported;
     IpFamily familyOf(const IpAddress& a) const { return a.family(); }
-    void operator()(const std::vector<IpAddress>& c) const { m.destroyElements(c); }
+    void operator()(const std::vector<IpAddress>& c) const {
+      m.destroyElements(c, destroySupported);
+    }
   };
   struct WriteEmit {
     SetElemBatch& m;
     IpFamily familyOf(const ElemWrite* w) const { return w->address.family(); }
     void operator()(const std::vector<const ElemWrite*>& c) const { m.addElements(c); }
   };
-  chunked(destroys, DestroyEmit{msg});
+  chunked(destroys, DestroyEmit{msg, features_.destroyElement});
   // One element per address even when several callers of this turn wrote it (the longest
   // timeout wins); the mirror still sees one commit per write.
-  std::vector<const ElemWrite*> writes;
+  std::vector<ElemWrite> unique;
   std::unordered_map<IpAddress, size_t> index;
   for (const auto& w : part.writes) {
-    auto [it, fresh] = index.try_emplace(w.address, writes.size());
+    auto [it, fresh] = index.try_emplace(w.address, unique.size());
     if (fresh) {
-      writes.push_back(&w);
-    } else if (w.timeoutSeconds > writes[it->second]->timeoutSeconds) {
-      writes[it->second] = &w;
+      unique.push_back(w);
+      continue;
+    }
+    auto& u = unique[it->second];
+    u.replace = u.replace || w.replace;
+    if (w.timeoutSeconds > u.timeoutSeconds) {
+      u.timeoutSeconds = w.timeoutSeconds;
+      u.comment = w.comment;
     }
   }
+  // Legacy kernels: extensions are a delete and an add of the same element in one batch.
+  std::vector<IpAddress> replaced;
+  for (const auto& u : unique)
+    if (u.replace) replaced.push_back(u.address);
+  chunked(replaced, DestroyEmit{msg, false});
+  std::vector<const ElemWrite*> writes;
+  for (const auto& u : unique) writes.push_back(&u);
   chunked(writes, WriteEmit{msg});
   msg.finish();
   nextSeq_ = msg.endSeq() + 1;

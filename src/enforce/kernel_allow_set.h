@@ -12,8 +12,10 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 
 #include "enforce/allow_set.h"
+#include "enforce/set_elem_netlink.h"
 
 namespace ztdns::enforce {
 
@@ -22,6 +24,8 @@ struct KernelAllowSetOptions {
   size_t maxElementsPerMessage = 256;
   size_t maxElementsPerBatch = 4096;       // callers are never split across batches
   std::chrono::seconds sweepInterval{10};  // how often expired mirror entries are dropped
+  // Detected from the kernel release when empty; tests force the legacy paths with it.
+  std::optional<KernelFeatures> features;
 };
 
 class KernelAllowSet final : public AllowSet {

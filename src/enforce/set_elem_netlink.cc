@@ -7,8 +7,10 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
+#include <sys/utsname.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "common/c_ptr.h"
@@ -85,12 +87,29 @@ uint32_t SetElemBatch::addElements(const std::vector<const ElemWrite*>& elems) {
                 elems);
 }
 
-uint32_t SetElemBatch::destroyElements(const std::vector<IpAddress>& addresses) {
+uint32_t SetElemBatch::destroyElements(const std::vector<IpAddress>& addresses,
+                                       bool destroySupported) {
   std::vector<ElemWrite> writes;
-  for (const auto& a : addresses) writes.push_back({a, 0, {}});
+  for (const auto& a : addresses) writes.push_back({a, 0, {}, false});
   std::vector<const ElemWrite*> ptrs;
   for (const auto& w : writes) ptrs.push_back(&w);
-  return append(kNftMsgDestroySetElem, NLM_F_ACK, addresses.front().family(), ptrs);
+  return append(destroySupported ? kNftMsgDestroySetElem : uint16_t{NFT_MSG_DELSETELEM}, NLM_F_ACK,
+                addresses.front().family(), ptrs);
+}
+
+KernelFeatures kernelFeaturesForRelease(const std::string& release) {
+  unsigned major = 0, minor = 0;
+  if (std::sscanf(release.c_str(), "%u.%u", &major, &minor) != 2) return {false, false};
+  auto atLeast = [&](unsigned ma, unsigned mi) {
+    return major > ma || (major == ma && minor >= mi);
+  };
+  return {atLeast(6, 12), atLeast(6, 3)};
+}
+
+KernelFeatures detectKernelFeatures() {
+  utsname u{};
+  if (uname(&u) != 0) return {false, false};
+  return kernelFeaturesForRelease(u.release);
 }
 
 void SetElemBatch::finish() {

@@ -24,7 +24,19 @@ struct ElemWrite {
   IpAddress address;
   uint32_t timeoutSeconds = 0;  // 0 only for deletions
   std::string comment;          // shown by `nft list set` and read back on adoption
+  // Kernels without element timeout updates: delete and re-add in the same batch (atomic)
+  // to extend an element that is known to exist.
+  bool replace = false;
 };
+
+// What the running kernel's nf_tables can do for the allow sets.
+struct KernelFeatures {
+  bool elementTimeoutUpdate = true;  // re-adding an element updates its timeout (6.12+)
+  bool destroyElement = true;        // NFT_MSG_DESTROYSETELEM (6.3+)
+};
+// From a uname release such as "6.18.44-fc-v1252"; unknown formats get the legacy paths.
+KernelFeatures kernelFeaturesForRelease(const std::string& release);
+KernelFeatures detectKernelFeatures();
 
 class SetElemBatch {
  public:
@@ -33,8 +45,9 @@ class SetElemBatch {
   // One NEWSETELEM (create or update the timeout; never NLM_F_EXCL) for `elems`, all of
   // one family, into allow4 or allow6. Returns the message's sequence number.
   uint32_t addElements(const std::vector<const ElemWrite*>& elems);
-  // One DESTROYSETELEM for `addresses`, all of one family.
-  uint32_t destroyElements(const std::vector<IpAddress>& addresses);
+  // One DESTROYSETELEM (absent elements are fine) or, for kernels before 6.3, DELSETELEM
+  // (an absent element fails the batch) for `addresses`, all of one family.
+  uint32_t destroyElements(const std::vector<IpAddress>& addresses, bool destroySupported = true);
   void finish();  // appends BATCH_END
 
   const std::vector<char>& bytes() const { return bytes_; }

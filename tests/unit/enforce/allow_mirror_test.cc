@@ -138,6 +138,23 @@ TEST(OriginCommentTest, RoundTripAndLimit) {
   EXPECT_LE(originComment(std::string(300, 'a'), "pdns1").size(), 127u);
 }
 
+TEST(KernelFeaturesTest, FromTheRelease) {
+  struct Row {
+    const char* release;
+    bool update;
+    bool destroy;
+  };
+  const Row rows[] = {{"6.18.44-fc-v1252", true, true}, {"6.12.0", true, true},
+                      {"6.11.9-amd64", false, true},    {"6.3.0", false, true},
+                      {"6.1.0-18-amd64", false, false}, {"5.10.0", false, false},
+                      {"7.0.0-30-generic", true, true}, {"garbage", false, false}};
+  for (const auto& r : rows) {
+    auto f = kernelFeaturesForRelease(r.release);
+    EXPECT_EQ(f.elementTimeoutUpdate, r.update) << r.release;
+    EXPECT_EQ(f.destroyElement, r.destroy) << r.release;
+  }
+}
+
 TEST(SetElemBatchTest, BeginMessagesEndWithSequentialSeqs) {
   SetElemBatch b(100);
   ElemWrite w{ip("203.0.113.80"), 60, "x via y"};

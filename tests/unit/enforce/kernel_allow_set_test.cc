@@ -196,6 +196,29 @@ TEST_F(KernelAllowSetTest, AReinsertNeverShortensAndALongerOneExtendsInTheKernel
   EXPECT_EQ(dumpAllowSet(IpFamily::V4)->size(), 1u);
 }
 
+TEST_F(KernelAllowSetTest, LegacyKernelPathsExtendByReplacingAndEvictWithDelete) {
+  // What a kernel before 6.3 (no DESTROYSETELEM) and before 6.12 (no timeout update) gets:
+  // forced here on a new kernel, where the legacy messages work the same.
+  KernelAllowSetOptions legacy;
+  legacy.features = KernelFeatures{false, false};
+  make(3, legacy);
+  const auto a = ip("203.0.113.1"), b = ip("203.0.113.2"), c = ip("203.0.113.3"),
+             d = ip("203.0.113.4");
+  ASSERT_TRUE(insert({{a, 100}}).ok());
+  ASSERT_TRUE(insert({{a, 3000}}).ok()) << "delete and re-add in one batch";
+  auto k = kernel(a);
+  ASSERT_TRUE(k);
+  EXPECT_EQ(k->timeoutMs, 3000000u);
+  EXPECT_GT(k->expiresInMs, 2990000u);
+  ASSERT_TRUE(insert({{b, 200}}).ok());
+  ASSERT_TRUE(insert({{c, 300}}).ok());
+  ASSERT_TRUE(insert({{d, 400}}).ok()) << "evicts b with DELSETELEM";
+  EXPECT_FALSE(kernel(b));
+  EXPECT_TRUE(kernel(a) && kernel(c) && kernel(d));
+  EXPECT_EQ(set_->stats().evicted, 1u);
+  EXPECT_EQ(set_->stats().failures, 0u);
+}
+
 TEST_F(KernelAllowSetTest, UninsertableAddressesAreNeverWritten) {
   ASSERT_TRUE(insert({{ip("0.0.0.0"), 60},
                       {ip("::"), 60},
