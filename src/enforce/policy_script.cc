@@ -115,7 +115,18 @@ Result<std::string> buildPolicyScript(const Policy& p) {
     }
   };
   endpoints(p.servers, servers4, servers6);
-  endpoints(p.stubListeners, stubs4, stubs6);
+  // A listener on 0.0.0.0 or :: (dual-stack) answers on every local address: match its port.
+  std::vector<Endpoint> boundStubs;
+  std::vector<std::string> anyStubPorts;
+  for (const auto& e : p.stubListeners) {
+    if (!e.address.isUnspecified()) {
+      boundStubs.push_back(e);
+    } else if (std::find(anyStubPorts.begin(), anyStubPorts.end(), std::to_string(e.port)) ==
+               anyStubPorts.end()) {
+      anyStubPorts.push_back(std::to_string(e.port));
+    }
+  }
+  endpoints(boundStubs, stubs4, stubs6);
 
   const std::string group = std::to_string(p.nflogGroup);
   const uint32_t burst = std::max<uint32_t>(5, p.logPacketsPerSecond / 10);
@@ -202,6 +213,10 @@ Result<std::string> buildPolicyScript(const Policy& p) {
                   nft_name::kStubs4 + " accept comment \"2 the stub's own listeners\"");
   s.rule(out, std::string("oif \"lo\" meta l4proto { tcp, udp } ip6 daddr . th dport @") +
                   nft_name::kStubs6 + " accept comment \"2 the stub's own listeners\"");
+  if (!anyStubPorts.empty()) {
+    s.rule(out, "oif \"lo\" meta l4proto { tcp, udp } th dport { " + join(anyStubPorts) +
+                    " } accept comment \"2 the stub's own listeners (any address)\"");
+  }
   if (!p.loopbackBlocked) {
     s.rule(out, "oif \"lo\" " + permit("permit_loopback", "2 loopback"));
   } else {

@@ -156,6 +156,8 @@ class Peer {
         server_.addUdp(listenOn(ip(a), 53, SOCK_DGRAM));
       }
     }
+    server_.addUdp(listenOn(ip("192.0.2.1"), 67, SOCK_DGRAM));         // DHCPv4 server port
+    server_.addUdp(listenOn(ip("2001:db8:0:1::1"), 547, SOCK_DGRAM));  // DHCPv6 server port
     if (setns(self.get(), CLONE_NEWNET) != 0) return false;
     server_.start();
     return true;
@@ -214,12 +216,18 @@ bool tcpEcho(int fd) {
          recv(fd, buf, sizeof buf, 0) == 4;
 }
 
-Outcome udpProbe(const IpAddress& a, uint16_t port) {
+Outcome udpProbe(const IpAddress& a, uint16_t port, uint16_t sourcePort = 0) {
   sockaddr_storage ss;
   socklen_t len;
   a.toSockaddr(port, ss, len);
   UniqueFd fd(socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   Outcome o;
+  if (sourcePort) {
+    sockaddr_storage local;
+    socklen_t localLen;
+    (a.isV4() ? ip("0.0.0.0") : ip("::")).toSockaddr(sourcePort, local, localLen);
+    if (bind(fd.get(), reinterpret_cast<sockaddr*>(&local), localLen) != 0) return {errno, {}};
+  }
   if (connect(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) return {errno, {}};
   if (send(fd.get(), "ping", 4, 0) != 4) return {errno, {}};
   pollfd p{fd.get(), POLLIN, 0};
@@ -434,7 +442,9 @@ TEST_F(EnforcementTrafficTest, LoopbackBlockedExceptTheStubListeners) {
   local.addTcp(listenOn(ip("127.0.0.1"), 8080, SOCK_STREAM));
   local.addTcp(listenOn(ip("127.0.0.1"), 5353, SOCK_STREAM));
   local.addUdp(listenOn(ip("127.0.0.1"), 5353, SOCK_DGRAM));
+  local.addTcp(listenOn(ip("0.0.0.0"), 5354, SOCK_STREAM));  // a stub on the any-address
   local.start();
+  policy_.stubListeners.push_back(*Endpoint::parse("0.0.0.0:5354"));
 
   policy_.loopbackBlocked = false;
   apply(Mode::kEnforce);
@@ -447,9 +457,19 @@ TEST_F(EnforcementTrafficTest, LoopbackBlockedExceptTheStubListeners) {
   EXPECT_LT(blocked.elapsed, milliseconds(1000));
   EXPECT_EQ(tcpProbe(ip("127.0.0.1"), 5353).err, 0) << "the stub's TCP listener";
   EXPECT_EQ(udpProbe(ip("127.0.0.1"), 5353).err, 0) << "the stub's UDP listener, and its reply";
+  EXPECT_EQ(tcpProbe(ip("127.0.0.1"), 5354).err, 0) << "a stub listening on 0.0.0.0";
   // Remote destinations keep their own rules.
   EXPECT_EQ(tcpProbe(ip("198.51.100.53"), 853).err, 0);
   local.stop();
+}
+
+TEST_F(EnforcementTrafficTest, DhcpClientPortsPassWhileEnforcingAndOthersDoNot) {
+  apply(Mode::kEnforce);
+  EXPECT_EQ(udpProbe(ip("192.0.2.1"), 67, 68).err, 0) << "DHCPv4 client 68 -> server 67";
+  EXPECT_EQ(udpProbe(ip("2001:db8:0:1::1"), 547, 546).err, 0) << "DHCPv6 client 546 -> 547";
+  EXPECT_EQ(udpProbe(ip("192.0.2.1"), 67).err, EPERM) << "only from the client port";
+  EXPECT_EQ(udpProbe(ip("2001:db8:0:1::1"), 547, 5460).err, EPERM);
+  // IPv6 reached the peer at all, so neighbour discovery passed rule 3.
 }
 
 TEST_F(EnforcementTrafficTest, AnEstablishedFlowOutlivesItsAllowButANewConnectionIsBlocked) {

@@ -48,6 +48,14 @@ const Case kCases[] = {
       "oif \"lo\" meta l4proto { tcp, udp } ip daddr . th dport @stubs4 accept",
       "oif \"lo\" icmp type { destination-unreachable"},
      {"oif \"lo\" accept", "goto permit_loopback"}},
+    {"a stub listening on the unspecified address is matched by port on lo",
+     [](Policy& p) {
+       p.loopbackBlocked = true;
+       p.stubListeners = {endpoint("0.0.0.0:53"), endpoint("[::]:53"), endpoint("127.0.0.1:5353")};
+     },
+     {"oif \"lo\" meta l4proto { tcp, udp } th dport { 53 } accept",
+      "add element inet ztdns stubs4 { 127.0.0.1 . 5353 }"},
+     {"0.0.0.0 . 53", ":: . 53"}},
     {"permitted-connection log on: every permit goes through its log chain",
      [](Policy& p) { p.logPermitted = true; },
      {"goto permit_loopback", "goto permit_dhcp", "goto permit_ndp", "goto permit_server",
