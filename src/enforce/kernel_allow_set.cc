@@ -106,6 +106,7 @@ class KernelAllowSet::Core : public std::enable_shared_from_this<Core> {
     if (!active) mirror_.clear();
   }
   void setCapacity(uint32_t capacity) { capacity_ = capacity; }
+  void stopReadingAcks() { ackReadingStopped_ = true; }
 
  private:
   struct Caller {
@@ -131,7 +132,8 @@ class KernelAllowSet::Core : public std::enable_shared_from_this<Core> {
     asio::steady_timer timer;
   };
 
-  void complete(const std::shared_ptr<Batch>& batch, Status status);
+  // By value: complete() erases the batch from inflight_, which may own the caller's copy.
+  void complete(std::shared_ptr<Batch> batch, Status status);
   Status makeRoom(size_t newSlots, Clock::time_point now, const std::vector<IpAddress>& keep);
   void scheduleFlush();
   void flush();
@@ -156,6 +158,7 @@ class KernelAllowSet::Core : public std::enable_shared_from_this<Core> {
   bool active_ = true;
   bool flushPosted_ = false;
   bool reading_ = false;
+  bool ackReadingStopped_ = false;
   uint32_t capacity_;
   uint32_t nextSeq_;
   Queue queue_;
@@ -421,7 +424,7 @@ void KernelAllowSet::Core::send(std::shared_ptr<Batch> batch, Queue& part,
 }
 
 void KernelAllowSet::Core::armRead() {
-  if (reading_ || closed_) return;
+  if (reading_ || closed_ || ackReadingStopped_) return;
   reading_ = true;
   descriptor_.async_wait(asio::posix::stream_descriptor::wait_read,
                          [self = shared_from_this()](asio::error_code ec) {
@@ -473,7 +476,7 @@ void KernelAllowSet::Core::onAck(uint32_t seq, int err) {
   }
 }
 
-void KernelAllowSet::Core::complete(const std::shared_ptr<Batch>& batch, Status status) {
+void KernelAllowSet::Core::complete(std::shared_ptr<Batch> batch, Status status) {
   inflight_.erase(batch->begin);
   batch->timer.cancel();
   if (status.ok()) {
@@ -563,6 +566,9 @@ void KernelAllowSet::setActive(bool active) {
 }
 void KernelAllowSet::setCapacity(uint32_t maxAddresses) {
   core_->setCapacity(maxAddresses);
+}
+void KernelAllowSet::stopReadingAcksForTest() {
+  core_->stopReadingAcks();
 }
 
 Result<std::unique_ptr<AllowSet>> makeKernelAllowSet(asio::io_context& io, uint32_t capacity,

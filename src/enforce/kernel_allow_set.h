@@ -43,6 +43,9 @@ class KernelAllowSet final : public AllowSet {
   void setActive(bool active) override;
   void setCapacity(uint32_t maxAddresses) override;
 
+  // Stops reading ACKs, as a kernel that never answers would: tests of the ACK timeout.
+  void stopReadingAcksForTest();
+
   class Core;
 
  private:

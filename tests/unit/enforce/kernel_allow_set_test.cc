@@ -337,6 +337,22 @@ TEST_F(KernelAllowSetTest, AKernelErrorFailsTheCallerAndLeavesNoMirrorEntry) {
   EXPECT_EQ(set_->stats().size, 0u);
 }
 
+TEST_F(KernelAllowSetTest, AnUnacknowledgedBatchFailsAfterTheAckTimeout) {
+  KernelAllowSetOptions options;
+  options.ackTimeout = milliseconds(300);
+  make(1000, options);
+  set_->stopReadingAcksForTest();
+  const auto a = ip("203.0.113.80");
+  auto t0 = std::chrono::steady_clock::now();
+  auto st = insert({{a, 60}});
+  auto waited = std::chrono::steady_clock::now() - t0;
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, ETIMEDOUT) << st.error().message;
+  EXPECT_GE(waited, milliseconds(300));
+  EXPECT_FALSE(set_->lookup(a)) << "not confirmed, so not in the mirror";
+  EXPECT_EQ(set_->stats().failures, 1u);
+}
+
 TEST_F(KernelAllowSetTest, ExpiredAllowsLeaveTheKernelAndTheMirror) {
   KernelAllowSetOptions options;
   options.sweepInterval = seconds(1);
