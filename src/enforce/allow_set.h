@@ -7,15 +7,14 @@
 // entry free, keeps the later expiry, and drives capacity eviction.
 #pragma once
 
+#include <asio/io_context.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <asio/io_context.hpp>
-#include <memory>
 
 #include "common/ip.h"
 #include "common/result.h"
@@ -39,10 +38,10 @@ struct AllowOrigin {
 
 // What an answer address means for the allow sets.
 enum class AddressVerdict {
-  kInsert,          // a unicast address to allow (IPv4-mapped already unmapped)
-  kSkipUnspecified, // 0.0.0.0, :: - never inserted
-  kSkipMulticast,   // multicast and broadcast - never inserted
-  kSkipLoopback,    // governed by the loopback switch alone
+  kInsert,           // a unicast address to allow (IPv4-mapped already unmapped)
+  kSkipUnspecified,  // 0.0.0.0, :: - never inserted
+  kSkipMulticast,    // multicast and broadcast - never inserted
+  kSkipLoopback,     // governed by the loopback switch alone
 };
 AddressVerdict classifyAnswerAddress(IpAddress& address);  // unmaps ::ffff:a.b.c.d in place
 
@@ -52,13 +51,13 @@ struct AllowEntryInfo {
 };
 
 struct AllowSetStats {
-  uint64_t inserted = 0;         // elements written to the kernel
-  uint64_t skippedFresh = 0;     // already allowed long enough: no kernel round trip
-  uint64_t batches = 0;          // netlink batches sent
-  uint64_t evicted = 0;          // removed early because the set was full
-  uint64_t refused = 0;          // inserts failed because nothing could be evicted
-  uint64_t failures = 0;         // kernel errors
-  size_t size = 0;               // entries now (mirror)
+  uint64_t inserted = 0;      // elements written to the kernel
+  uint64_t skippedFresh = 0;  // already allowed long enough: no kernel round trip
+  uint64_t batches = 0;       // netlink batches sent
+  uint64_t evicted = 0;       // removed early because the set was full
+  uint64_t refused = 0;       // inserts failed because nothing could be evicted
+  uint64_t failures = 0;      // kernel errors
+  size_t size = 0;            // entries now (mirror)
 };
 
 class AllowSet {
@@ -76,9 +75,17 @@ class AllowSet {
   virtual std::optional<AllowEntryInfo> lookup(const IpAddress& address) const = 0;
   virtual AllowSetStats stats() const = 0;
 
-  // Control plane (posted to the io thread by the daemon).
-  virtual Status adoptKernelState() = 0;  // load the kernel's sets into the mirror
+  // Control plane. setActive/setCapacity are posted to the io thread by the daemon.
+  // adoptKernelState() reads allow4/allow6 (with their remaining time and origin comment)
+  // and merges them into the mirror; any thread may call it, and it blocks for as long as
+  // the kernel takes to dump the sets (see docs/enforcement.md). It fails when the table
+  // does not exist.
+  virtual Status adoptKernelState() = 0;
+  // false (state disabled): inserts succeed at once and write nothing; the mirror is
+  // forgotten, because removing the table removed the allows.
   virtual void setActive(bool active) = 0;
+  // The userspace cap on allowed addresses (eviction, then refusal, beyond it). Apply the
+  // policy with the same maxAllowedAddresses so that the kernel backstop follows.
   virtual void setCapacity(uint32_t maxAddresses) = 0;
 };
 

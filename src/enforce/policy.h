@@ -41,12 +41,12 @@ struct Policy {
   bool audit = true;
   bool loopbackBlocked = false;
   bool logPermitted = false;
-  std::vector<Endpoint> servers;         // PDNS servers: TCP to ip:port is allowed
+  std::vector<Endpoint> servers;  // PDNS servers: TCP to ip:port is allowed
   std::vector<NamedPrefixes> exceptions;
-  std::vector<Endpoint> stubListeners;   // reachable on loopback even when it is blocked
+  std::vector<Endpoint> stubListeners;  // reachable on loopback even when it is blocked
   uint32_t maxAllowedAddresses = 262144;
   uint16_t nflogGroup = kNflogGroup;
-  uint32_t logPacketsPerSecond = 5000;   // kernel-side guard before NFLOG
+  uint32_t logPacketsPerSecond = 5000;  // kernel-side guard before NFLOG
 };
 
 Policy policyFromConfig(const config::Config& config);
