@@ -88,6 +88,10 @@ void TlsConnection::onConnected(const asio::error_code& ec) {
     return;
   }
   ssl_ = std::move(*ssl);
+  // Watch the handshake for a CertificateRequest: some mTLS servers (nginx) do not alert
+  // on a missing or bad client certificate, they just close after the handshake.
+  SSL_set_msg_callback(ssl_.get(), onTlsMessage);
+  SSL_set_msg_callback_arg(ssl_.get(), this);
   doHandshake();
 }
 
@@ -115,6 +119,7 @@ void TlsConnection::doHandshake() {
     return;
   }
   handshakeDone_ = true;
+  SSL_set_msg_callback(ssl_.get(), nullptr);  // nothing more to see; no per-record cost
   timing_.tlsDone = Clock::now();
   timing_.resumed = SSL_session_reused(ssl_.get()) == 1;
   timing_.tlsVersion = SSL_get_version(ssl_.get());
@@ -151,7 +156,7 @@ void TlsConnection::readLoop() {
     ERR_clear_error();
     int n = SSL_read(ssl_.get(), readBuf_.data(), static_cast<int>(readBuf_.size()));
     if (n > 0) {
-      got = true;
+      got = gotData_ = true;
       onData(readBuf_.data(), static_cast<size_t>(n));
       if (closed_) return;
       continue;
@@ -164,7 +169,7 @@ void TlsConnection::readLoop() {
       waitWritable();
       break;
     }
-    auto why = classifyTlsFailure(ssl_.get(), err, saved, false);
+    auto why = explainClose(classifyTlsFailure(ssl_.get(), err, saved, false));
     if (err != SSL_ERROR_ZERO_RETURN) fatal_ = true;
     close(std::move(why));
     return;
@@ -185,6 +190,25 @@ void TlsConnection::readLoop() {
     if (closed_) return;
   }
   if (!readNeedsWrite_) waitReadable();
+}
+
+void TlsConnection::onTlsMessage(int writeP, int, int contentType, const void* buf, size_t len,
+                                 SSL*, void* arg) {
+  if (writeP || contentType != SSL3_RT_HANDSHAKE || len == 0) return;
+  if (static_cast<const uint8_t*>(buf)[0] == SSL3_MT_CERTIFICATE_REQUEST) {
+    static_cast<TlsConnection*>(arg)->timing_.certRequested = true;
+  }
+}
+
+UpstreamError TlsConnection::explainClose(UpstreamError why) const {
+  // The server asked for a client certificate, then closed before sending a single byte
+  // of data: it did not accept ours (or we had none).
+  if (why.cls == ErrorClass::kClosed && timing_.certRequested && !gotData_) {
+    return {ErrorClass::kClientCertRejected, params_.tls->hasClientCertificate()
+                                                 ? "TLS: client certificate rejected"
+                                                 : "TLS: client certificate required"};
+  }
+  return why;
 }
 
 void TlsConnection::waitReadable() {
@@ -249,7 +273,7 @@ void TlsConnection::flush() {
       return;
     }
     fatal_ = true;
-    close(classifyTlsFailure(ssl_.get(), err, saved, false));
+    close(explainClose(classifyTlsFailure(ssl_.get(), err, saved, false)));
     return;
   }
   out_.clear();

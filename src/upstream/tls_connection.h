@@ -42,6 +42,7 @@ struct ConnectionTiming {
   std::chrono::steady_clock::time_point tcpConnected{};
   std::chrono::steady_clock::time_point tlsDone{};
   bool resumed = false;     // SSL_session_reused
+  bool certRequested = false;  // the server sent a CertificateRequest (mTLS)
   std::string tlsVersion;   // "TLSv1.3"
   std::string peerSubject;  // leaf certificate subject, one line
 };
@@ -93,6 +94,9 @@ class TlsConnection : public std::enable_shared_from_this<TlsConnection> {
   void waitReadable();
   void flush();
   void waitWritable();
+  UpstreamError explainClose(UpstreamError why) const;
+  static void onTlsMessage(int writeP, int version, int contentType, const void* buf, size_t len,
+                           SSL* ssl, void* arg);
 
   ConnectionParams params_;
   asio::ip::tcp::socket socket_;
@@ -109,6 +113,7 @@ class TlsConnection : public std::enable_shared_from_this<TlsConnection> {
   bool fatal_ = false;  // a fatal TLS error: no close_notify may follow
   bool closed_ = false;
   bool writeBlocked_ = false;  // SSL_write returned WANT_WRITE
+  bool gotData_ = false;       // any application data read
   bool flushScheduled_ = false;
   bool writeWaiting_ = false;    // an async_wait for writability is pending
   bool readWaiting_ = false;     // an async_wait for readability is pending

@@ -6,8 +6,10 @@
 #include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
+#include <csignal>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 
 namespace ztdns::upstream {
 namespace {
@@ -111,6 +113,10 @@ Result<TlsIdentity> makeIdentity(const std::string& name, const std::vector<std:
 Result<std::shared_ptr<TlsContext>> TlsContext::create(
     const std::vector<std::string>& rootFiles,
     const std::optional<config::ClientCertificate>& clientCertificate) {
+  // OpenSSL writes to sockets with write(2): a server that has closed would kill the
+  // process with SIGPIPE. EPIPE as an error value is what we want (process-wide, once).
+  static std::once_flag ignorePipe;
+  std::call_once(ignorePipe, [] { std::signal(SIGPIPE, SIG_IGN); });
   ERR_clear_error();
   SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()));
   if (!ctx) return Error{"TLS: SSL_CTX_new: " + lastOpenSslError()};

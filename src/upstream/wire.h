@@ -13,7 +13,7 @@ namespace ztdns::upstream::wire {
 
 inline constexpr size_t kHeaderSize = 12;
 inline constexpr size_t kPaddingBlock = 128;  // RFC 8467 section 4.1: queries in 128-byte blocks
-inline constexpr uint16_t kDefaultUdpSize = 1232;
+inline constexpr uint16_t kEdnsPayloadSize = 1232;
 
 inline uint16_t readU16(const uint8_t* p) {
   return static_cast<uint16_t>(p[0] << 8 | p[1]);
