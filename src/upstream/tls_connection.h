@@ -41,10 +41,10 @@ struct ConnectionTiming {
   std::chrono::steady_clock::time_point started{};
   std::chrono::steady_clock::time_point tcpConnected{};
   std::chrono::steady_clock::time_point tlsDone{};
-  bool resumed = false;     // SSL_session_reused
+  bool resumed = false;        // SSL_session_reused
   bool certRequested = false;  // the server sent a CertificateRequest (mTLS)
-  std::string tlsVersion;   // "TLSv1.3"
-  std::string peerSubject;  // leaf certificate subject, one line
+  std::string tlsVersion;      // "TLSv1.3"
+  std::string peerSubject;     // leaf certificate subject, one line
 };
 
 class TlsConnection : public std::enable_shared_from_this<TlsConnection> {

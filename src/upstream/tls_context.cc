@@ -6,8 +6,8 @@
 #include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
-#include <csignal>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <mutex>
 

@@ -121,7 +121,8 @@ bool padQuery(std::vector<uint8_t>& msg, size_t block) {
     out.insert(out.end(), msg.begin() + static_cast<long>(optRdataEnd), msg.end());
   } else {
     out.assign(msg.begin(), msg.end());
-    const uint8_t rr[] = {0, 0, kTypeOpt, kEdnsPayloadSize >> 8, kEdnsPayloadSize & 0xFF, 0, 0, 0, 0};
+    const uint8_t rr[] = {0, 0, kTypeOpt, kEdnsPayloadSize >> 8, kEdnsPayloadSize & 0xFF, 0,
+                          0, 0, 0};
     out.insert(out.end(), rr, rr + sizeof rr);
     size_t unpadded = out.size() + 2 + 4;
     size_t pad = (block - unpadded % block) % block;

@@ -46,10 +46,10 @@ class UnboundPeer {
 struct NginxMtlsSpec {
   std::string listenAddress;
   uint16_t listenPort = 853;
-  std::string certFile;           // chain PEM
+  std::string certFile;  // chain PEM
   std::string keyFile;
-  std::string clientCaFile;       // ssl_client_certificate; ssl_verify_client on
-  std::string backend;            // "127.0.0.53:5353" (unbound's plaintext TCP)
+  std::string clientCaFile;  // ssl_client_certificate; ssl_verify_client on
+  std::string backend;       // "127.0.0.53:5353" (unbound's plaintext TCP)
 };
 
 class NginxMtlsPeer {

@@ -16,7 +16,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-uint16_t rd16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+uint16_t rd16(const uint8_t* p) {
+  return static_cast<uint16_t>(p[0] << 8 | p[1]);
+}
 
 bool toSockaddr(const std::string& addr, uint16_t port, sockaddr_storage& ss, socklen_t& len) {
   std::memset(&ss, 0, sizeof ss);
@@ -56,9 +58,11 @@ std::vector<uint8_t> scriptedAnswer(const std::vector<uint8_t>& q) {
   if (off > q.size()) return {};
   std::vector<uint8_t> a(q.begin(), q.begin() + static_cast<long>(off));
   a[2] = static_cast<uint8_t>(0x80 | (q[2] & 0x79));  // QR, opcode, RD
-  a[3] = 0x80;                                         // RA, NOERROR
-  a[4] = 0; a[5] = 1;
-  a[6] = 0; a[7] = 1;
+  a[3] = 0x80;                                        // RA, NOERROR
+  a[4] = 0;
+  a[5] = 1;
+  a[6] = 0;
+  a[7] = 1;
   a[8] = a[9] = a[10] = a[11] = 0;
   const uint8_t rr[] = {0xC0, 0x0C, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1};
   a.insert(a.end(), rr, rr + sizeof rr);
@@ -67,7 +71,9 @@ std::vector<uint8_t> scriptedAnswer(const std::vector<uint8_t>& q) {
 
 ScriptedTlsServer::ScriptedTlsServer(TlsServerSpec spec) : spec_(std::move(spec)) {}
 
-ScriptedTlsServer::~ScriptedTlsServer() { stop(); }
+ScriptedTlsServer::~ScriptedTlsServer() {
+  stop();
+}
 
 bool ScriptedTlsServer::start() {
   ctx_.reset(SSL_CTX_new(TLS_server_method()));
@@ -90,7 +96,8 @@ bool ScriptedTlsServer::start() {
   listenFd_ = ::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   int one = 1;
   setsockopt(listenFd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (::bind(listenFd_, reinterpret_cast<sockaddr*>(&ss), len) != 0 || ::listen(listenFd_, 64) != 0) {
+  if (::bind(listenFd_, reinterpret_cast<sockaddr*>(&ss), len) != 0 ||
+      ::listen(listenFd_, 64) != 0) {
     ::close(listenFd_);
     listenFd_ = -1;
     return false;
@@ -233,7 +240,8 @@ bool ScriptedDotServer::serve(SSL* ssl, int fd, int index) {
     if (script_.delay.count()) std::this_thread::sleep_for(script_.delay);
     for (auto it = batch.rbegin(); it != batch.rend(); ++it) {
       auto a = scriptedAnswer(*it);
-      std::vector<uint8_t> frame{static_cast<uint8_t>(a.size() >> 8), static_cast<uint8_t>(a.size())};
+      std::vector<uint8_t> frame{static_cast<uint8_t>(a.size() >> 8),
+                                 static_cast<uint8_t>(a.size())};
       frame.insert(frame.end(), a.begin(), a.end());
       if (!writeAll(ssl, frame.data(), frame.size())) return false;
     }
@@ -250,7 +258,8 @@ bool ScriptedDotServer::serve(SSL* ssl, int fd, int index) {
       continue;
     }
     std::vector<uint8_t> q(rd16(lenb));
-    if (q.size() < 12 || readExact(ssl, q.data(), q.size(), forever) != ReadStatus::kOk) return true;
+    if (q.size() < 12 || readExact(ssl, q.data(), q.size(), forever) != ReadStatus::kOk)
+      return true;
     {
       std::lock_guard lock(mutex_);
       ids_.push_back(rd16(q.data()));
@@ -292,14 +301,21 @@ struct DohSession {
     auto* s = static_cast<DohSession*>(u);
     auto it = s->reqs.find(f->hd.stream_id);
     if (it == s->reqs.end()) return 0;
-    std::string name(reinterpret_cast<const char*>(n), nl), value(reinterpret_cast<const char*>(v), vl);
+    std::string name(reinterpret_cast<const char*>(n), nl),
+        value(reinterpret_cast<const char*>(v), vl);
     auto& i = it->second.info;
-    if (name == ":method") i.method = value;
-    else if (name == ":path") i.path = value;
-    else if (name == ":authority") i.authority = value;
-    else if (name == ":scheme") i.scheme = value;
-    else if (name == "content-type") i.contentType = value;
-    else if (name == "accept") i.accept = value;
+    if (name == ":method")
+      i.method = value;
+    else if (name == ":path")
+      i.path = value;
+    else if (name == ":authority")
+      i.authority = value;
+    else if (name == ":scheme")
+      i.scheme = value;
+    else if (name == "content-type")
+      i.contentType = value;
+    else if (name == "accept")
+      i.accept = value;
     return 0;
   }
   static int onData(nghttp2_session*, uint8_t, int32_t id, const uint8_t* d, size_t len, void* u) {
@@ -388,7 +404,8 @@ bool ScriptedDohServer::serve(SSL* ssl, int fd, int index) {
     if (!flush()) return true;
     int n = readSome(ssl, buf, sizeof buf);
     if (n < 0) return true;
-    if (n > 0 && nghttp2_session_mem_recv(session.get(), buf, static_cast<size_t>(n)) < 0) return true;
+    if (n > 0 && nghttp2_session_mem_recv(session.get(), buf, static_cast<size_t>(n)) < 0)
+      return true;
     auto ready = std::move(state.complete);
     state.complete.clear();
     for (int32_t id : ready) {
@@ -411,7 +428,8 @@ bool ScriptedDohServer::serve(SSL* ssl, int fd, int index) {
       }
       if (misbehave && script_.closeMidStream) {
         std::string status = "200";
-        nghttp2_nv nva[] = {{(uint8_t*)":status", (uint8_t*)status.data(), 7, 3, NGHTTP2_NV_FLAG_NONE}};
+        nghttp2_nv nva[] = {
+            {(uint8_t*)":status", (uint8_t*)status.data(), 7, 3, NGHTTP2_NV_FLAG_NONE}};
         nghttp2_submit_headers(session.get(), NGHTTP2_FLAG_NONE, id, nullptr, nva, 1, nullptr);
         flush();
         closeStyled(ssl, fd, CloseStyle::kRst);

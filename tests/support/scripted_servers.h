@@ -34,7 +34,7 @@ struct TlsServerSpec {
   uint16_t port = 0;
   std::string certFile;  // chain PEM
   std::string keyFile;
-  bool h2 = false;       // select ALPN "h2"
+  bool h2 = false;           // select ALPN "h2"
   std::string clientCaFile;  // set: demand a client certificate from this CA in the handshake
 };
 
@@ -79,10 +79,10 @@ class ScriptedTlsServer {
 };
 
 struct DotScript {
-  size_t reverseBatch = 1;        // answer every batch of this many queries in reverse order
-  int closeAfterQueries = 0;      // close after reading this many queries, answering none of the last
+  size_t reverseBatch = 1;    // answer every batch of this many queries in reverse order
+  int closeAfterQueries = 0;  // close after reading this many queries, answering none of the last
   CloseStyle closeStyle = CloseStyle::kCloseNotify;
-  int misbehavingConnections = 1; // the first N connections follow closeAfterQueries
+  int misbehavingConnections = 1;  // the first N connections follow closeAfterQueries
   std::chrono::milliseconds delay{0};
 };
 
@@ -105,8 +105,8 @@ struct DohScript {
   int status = 200;
   std::string contentType = "application/dns-message";
   std::chrono::milliseconds delay{0};
-  int goawayAfterStreams = 0;      // misbehaving connections: GOAWAY after this many requests
-  bool closeMidStream = false;     // misbehaving connections: HEADERS, then drop the TCP connection
+  int goawayAfterStreams = 0;   // misbehaving connections: GOAWAY after this many requests
+  bool closeMidStream = false;  // misbehaving connections: HEADERS, then drop the TCP connection
   int misbehavingConnections = 1;
 };
 
@@ -121,7 +121,11 @@ struct DohRequest {
 class ScriptedDohServer final : public ScriptedTlsServer {
  public:
   ScriptedDohServer(TlsServerSpec spec, DohScript script)
-      : ScriptedTlsServer([&] { spec.h2 = true; return std::move(spec); }()), script_(script) {}
+      : ScriptedTlsServer([&] {
+          spec.h2 = true;
+          return std::move(spec);
+        }()),
+        script_(script) {}
   ~ScriptedDohServer() override { stop(); }
   std::vector<DohRequest> requests() const;
 

@@ -9,10 +9,10 @@
 namespace ztdns::testing {
 
 struct IssuedCert {
-  std::string certFile;  // PEM, the certificate only
-  std::string keyFile;   // PEM, unencrypted
-  std::string chainFile; // PEM, certificate followed by its issuer (for servers)
-  std::string spkiPin;   // base64 SHA-256 of the SubjectPublicKeyInfo
+  std::string certFile;   // PEM, the certificate only
+  std::string keyFile;    // PEM, unencrypted
+  std::string chainFile;  // PEM, certificate followed by its issuer (for servers)
+  std::string spkiPin;    // base64 SHA-256 of the SubjectPublicKeyInfo
 };
 
 struct CertSpec {

@@ -10,14 +10,17 @@ namespace {
 
 class DohTest : public UpstreamNetTest {
  protected:
-  std::vector<std::optional<Result<Answer>>> burst(ServerPool& pool, size_t n, uint16_t idBase = 40) {
+  std::vector<std::optional<Result<Answer>>> burst(ServerPool& pool, size_t n,
+                                                   uint16_t idBase = 40) {
     std::vector<std::optional<Result<Answer>>> got(n);
     for (size_t i = 0; i < n; ++i) {
       auto q = wire::makeQuery("www.example.test", 1, static_cast<uint16_t>(idBase + i));
-      pool.resolve(q, Clock::now() + 1800ms, [&got, i](Result<Answer> r) { got[i].emplace(std::move(r)); });
+      pool.resolve(q, Clock::now() + 1800ms,
+                   [&got, i](Result<Answer> r) { got[i].emplace(std::move(r)); });
     }
     runUntil([&] {
-      for (auto& g : got) if (!g) return false;
+      for (auto& g : got)
+        if (!g) return false;
       return true;
     });
     return got;
@@ -160,10 +163,12 @@ TEST_F(DohTest, ASlowServerFailsOverAndIsMarkedDown) {
   slow.delay = 1500ms;
   slow.misbehavingConnections = 100;
   testing::ScriptedDohServer slowServer(spec(slowPort), slow);
-  testing::ScriptedDohServer fastServer({kPdns2, fastPort, pki().pdns2.chainFile, pki().pdns2.keyFile}, {});
+  testing::ScriptedDohServer fastServer(
+      {kPdns2, fastPort, pki().pdns2.chainFile, pki().pdns2.keyFile}, {});
   ASSERT_TRUE(slowServer.start());
   ASSERT_TRUE(fastServer.start());
-  auto o = options({dohServer("slow", kPdns1, slowPort, kName1, 1), dohServer("fast", kPdns2, fastPort, kName2, 2)});
+  auto o = options({dohServer("slow", kPdns1, slowPort, kName1, 1),
+                    dohServer("fast", kPdns2, fastPort, kName2, 2)});
   o.attemptTimeout = 300ms;
   auto pool = makeServerPool(io_, o, events_);
   ASSERT_TRUE(pool);

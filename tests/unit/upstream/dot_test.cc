@@ -27,7 +27,8 @@ class DotTest : public UpstreamNetTest {
     std::vector<std::optional<Result<Answer>>> got(names.size());
     for (size_t i = 0; i < names.size(); ++i) {
       auto q = wire::makeQuery(names[i].c_str(), 1, static_cast<uint16_t>(idBase + i));
-      pool.resolve(q, Clock::now() + 1800ms, [&got, i](Result<Answer> r) { got[i].emplace(std::move(r)); });
+      pool.resolve(q, Clock::now() + 1800ms,
+                   [&got, i](Result<Answer> r) { got[i].emplace(std::move(r)); });
     }
     runUntil([&] {
       for (auto& g : got) {
@@ -71,10 +72,12 @@ TEST_F(DotTest, PipelinesManyQueriesOnOneConnectionWithTheCallersIds) {
   std::vector<std::optional<Result<Answer>>> got(60);
   for (size_t i = 0; i < got.size(); ++i) {
     auto q = wire::makeQuery(i % 2 ? "www.example.test" : "two.example.test", 1, 7);
-    (*pool)->resolve(q, Clock::now() + 1800ms, [&got, i](Result<Answer> r) { got[i].emplace(std::move(r)); });
+    (*pool)->resolve(q, Clock::now() + 1800ms,
+                     [&got, i](Result<Answer> r) { got[i].emplace(std::move(r)); });
   }
   ASSERT_TRUE(runUntil([&] {
-    for (auto& g : got) if (!g) return false;
+    for (auto& g : got)
+      if (!g) return false;
     return true;
   }));
   for (size_t i = 0; i < got.size(); ++i) {
@@ -89,7 +92,8 @@ TEST_F(DotTest, OutOfOrderAnswersAreMatchedById) {
   uint16_t port = freshPort();
   testing::DotScript script;
   script.reverseBatch = 8;
-  testing::ScriptedDotServer server({kPdns1, port, pki().pdns1.chainFile, pki().pdns1.keyFile}, script);
+  testing::ScriptedDotServer server({kPdns1, port, pki().pdns1.chainFile, pki().pdns1.keyFile},
+                                    script);
   ASSERT_TRUE(server.start());
   auto pool = makeServerPool(io_, options({dotServer("pdns1", kPdns1, port, kName1)}), events_);
   ASSERT_TRUE(pool);
@@ -110,14 +114,16 @@ TEST_F(DotTest, OutOfOrderAnswersAreMatchedById) {
   EXPECT_EQ(server.connections(), 1);
 }
 
-class DotIdleCloseTest : public DotTest, public ::testing::WithParamInterface<testing::CloseStyle> {};
+class DotIdleCloseTest : public DotTest,
+                         public ::testing::WithParamInterface<testing::CloseStyle> {};
 
 TEST_P(DotIdleCloseTest, QueriesInFlightSurviveTheServerClosing) {
   uint16_t port = freshPort();
   testing::DotScript script;
   script.closeAfterQueries = 3;
   script.closeStyle = GetParam();
-  testing::ScriptedDotServer server({kPdns1, port, pki().pdns1.chainFile, pki().pdns1.keyFile}, script);
+  testing::ScriptedDotServer server({kPdns1, port, pki().pdns1.chainFile, pki().pdns1.keyFile},
+                                    script);
   ASSERT_TRUE(server.start());
   auto pool = makeServerPool(io_, options({dotServer("pdns1", kPdns1, port, kName1)}), events_);
   ASSERT_TRUE(pool);
@@ -132,13 +138,16 @@ TEST_P(DotIdleCloseTest, QueriesInFlightSurviveTheServerClosing) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Styles, DotIdleCloseTest,
-                         ::testing::Values(testing::CloseStyle::kCloseNotify, testing::CloseStyle::kFin,
-                                           testing::CloseStyle::kRst),
+                         ::testing::Values(testing::CloseStyle::kCloseNotify,
+                                           testing::CloseStyle::kFin, testing::CloseStyle::kRst),
                          [](const auto& p) {
                            switch (p.param) {
-                             case testing::CloseStyle::kCloseNotify: return std::string("close_notify");
-                             case testing::CloseStyle::kFin: return std::string("fin");
-                             default: return std::string("rst");
+                             case testing::CloseStyle::kCloseNotify:
+                               return std::string("close_notify");
+                             case testing::CloseStyle::kFin:
+                               return std::string("fin");
+                             default:
+                               return std::string("rst");
                            }
                          });
 
@@ -155,8 +164,10 @@ TEST_F(DotTest, UnboundIdleTimeoutNeverFailsQueries) {
     auto got = burst(**pool, names);
     for (auto& g : got) {
       ++total;
-      if (g && *g) ++answered;
-      else ADD_FAILURE() << "round " << round << ": " << (g ? g->error().message : "no callback");
+      if (g && *g)
+        ++answered;
+      else
+        ADD_FAILURE() << "round " << round << ": " << (g ? g->error().message : "no callback");
     }
     // Idle for 100..320 ms: sometimes the server has closed, sometimes it is closing.
     auto idle = std::chrono::milliseconds(100 + 20 * round);

@@ -17,10 +17,18 @@ struct IdentityCase {
   bool serveChain = true;  // the server sends its issuer too
 };
 
-std::vector<std::string> noPins(const Pki&) { return {}; }
-std::vector<std::string> leafPin(const Pki& p) { return {p.pdns1.spkiPin}; }
-std::vector<std::string> caPin(const Pki& p) { return {"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", p.ca.spkiPin}; }
-std::vector<std::string> wrongPin(const Pki& p) { return {p.otherCa.spkiPin, p.pdns2.spkiPin}; }
+std::vector<std::string> noPins(const Pki&) {
+  return {};
+}
+std::vector<std::string> leafPin(const Pki& p) {
+  return {p.pdns1.spkiPin};
+}
+std::vector<std::string> caPin(const Pki& p) {
+  return {"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", p.ca.spkiPin};
+}
+std::vector<std::string> wrongPin(const Pki& p) {
+  return {p.otherCa.spkiPin, p.pdns2.spkiPin};
+}
 
 const IdentityCase kCases[] = {
     {"good", &Pki::pdns1, kName1, noPins, true, ErrorClass::kNone, ""},
@@ -37,8 +45,8 @@ const IdentityCase kCases[] = {
      "TLS: hostname mismatch"},
     {"ip_identity_other_ip", &Pki::pdns1, kPdns2, noPins, false, ErrorClass::kNameMismatch,
      "TLS: IP address mismatch"},
-    {"ip_identity_dns_only_cert", &Pki::wrongName, kPdns1, noPins, false,
-     ErrorClass::kNameMismatch, "TLS: IP address mismatch"},
+    {"ip_identity_dns_only_cert", &Pki::wrongName, kPdns1, noPins, false, ErrorClass::kNameMismatch,
+     "TLS: IP address mismatch"},
     {"full_wildcard", &Pki::wildcard, kName1, noPins, true, ErrorClass::kNone, ""},
     {"partial_wildcard_refused", &Pki::partialWildcard, kName1, noPins, false,
      ErrorClass::kNameMismatch, "TLS: hostname mismatch"},
@@ -153,9 +161,9 @@ TEST_F(MtlsTest, WorksWithTheClientCertificateAndIsRejectedWithout) {
   us.tlsPort = 0;
   testing::UnboundPeer unbound(dir(), "mtls-backend", us);
   ASSERT_TRUE(unbound.start()) << unbound.log();
-  testing::NginxMtlsPeer nginx(dir(), "mtls", {kPdns1, port, pki().pdns1.chainFile, pki().pdns1.keyFile,
-                                               pki().clientCa.certFile,
-                                               "127.0.0.1:" + std::to_string(backend)});
+  testing::NginxMtlsPeer nginx(dir(), "mtls",
+                               {kPdns1, port, pki().pdns1.chainFile, pki().pdns1.keyFile,
+                                pki().clientCa.certFile, "127.0.0.1:" + std::to_string(backend)});
   ASSERT_TRUE(nginx.start()) << nginx.log();
 
   auto o = options({dotServer("mtls", kPdns1, port, kName1)});
@@ -205,7 +213,8 @@ TEST_F(MtlsTest, WorksWithTheClientCertificateAndIsRejectedWithout) {
 TEST_F(MtlsTest, AStrictServerAlertsCertificateRequired) {
   uint16_t port = freshPort();
   testing::ScriptedDotServer server(
-      {kPdns1, port, pki().pdns1.chainFile, pki().pdns1.keyFile, false, pki().clientCa.certFile}, {});
+      {kPdns1, port, pki().pdns1.chainFile, pki().pdns1.keyFile, false, pki().clientCa.certFile},
+      {});
   ASSERT_TRUE(server.start());
   auto o = options({dotServer("strict", kPdns1, port, kName1)});
   {
@@ -213,7 +222,8 @@ TEST_F(MtlsTest, AStrictServerAlertsCertificateRequired) {
     ASSERT_TRUE(pool);
     auto r = resolve(**pool);
     ASSERT_FALSE(r);
-    EXPECT_EQ((*pool)->status()[0].lastError, "TLS: alert certificate required") << r.error().message;
+    EXPECT_EQ((*pool)->status()[0].lastError, "TLS: alert certificate required")
+        << r.error().message;
   }
   o.clientCertificate = config::ClientCertificate{pki().client.certFile, pki().client.keyFile};
   auto pool = makeServerPool(io_, o, events_);
@@ -228,7 +238,8 @@ TEST_F(MtlsTest, ABadClientKeyIsAConfigurationError) {
   o.clientCertificate = config::ClientCertificate{pki().client.certFile, pki().pdns1.keyFile};
   auto pool = makeServerPool(io_, o, events_);
   ASSERT_FALSE(pool);
-  EXPECT_NE(pool.error().message.find("cannot load client key"), std::string::npos) << pool.error().message;
+  EXPECT_NE(pool.error().message.find("cannot load client key"), std::string::npos)
+      << pool.error().message;
 }
 
 }  // namespace

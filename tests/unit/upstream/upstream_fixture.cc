@@ -105,7 +105,8 @@ PoolOptions UpstreamNetTest::options(std::vector<config::SecureDnsServer> server
   return o;
 }
 
-bool UpstreamNetTest::runUntil(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
+bool UpstreamNetTest::runUntil(const std::function<bool()>& pred,
+                               std::chrono::milliseconds timeout) {
   auto until = Clock::now() + timeout;
   while (!pred()) {
     if (Clock::now() >= until) return false;

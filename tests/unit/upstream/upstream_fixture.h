@@ -36,7 +36,8 @@ inline constexpr const char* kName2 = "pdns2.example.test";
 
 struct Pki {
   testing::IssuedCert ca, otherCa, clientCa;
-  testing::IssuedCert pdns1, pdns2, wrongName, untrusted, expired, ipOnly, wildcard, partialWildcard;
+  testing::IssuedCert pdns1, pdns2, wrongName, untrusted, expired, ipOnly, wildcard,
+      partialWildcard;
   testing::IssuedCert client;
 };
 
@@ -62,9 +63,8 @@ class UpstreamNetTest : public ::testing::Test {
 
   // Runs the loop until pred() or timeout; true when pred() held.
   bool runUntil(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 10s);
-  Result<Answer> resolve(ServerPool& pool, const char* name = "www.example.test",
-                         uint16_t type = 1, std::chrono::milliseconds deadline = 1800ms,
-                         uint16_t id = 0x1234);
+  Result<Answer> resolve(ServerPool& pool, const char* name = "www.example.test", uint16_t type = 1,
+                         std::chrono::milliseconds deadline = 1800ms, uint16_t id = 0x1234);
 
   static std::unique_ptr<Pki> pki_;
   static std::unique_ptr<testing::TempDir> dir_;

@@ -1,9 +1,10 @@
 // Pure-logic tests: padding, answer matching, queryUrl parsing, identities, error classes.
+#include "upstream/wire.h"
+
 #include <gtest/gtest.h>
 
 #include "upstream/tls_context.h"
 #include "upstream/upstream_endpoint.h"
-#include "upstream/wire.h"
 
 namespace ztdns::upstream {
 namespace {
@@ -23,7 +24,8 @@ TEST(Wire, PaddingAddsOptToQueriesWithoutEdnsAndFillsA128ByteBlock) {
 TEST(Wire, PaddingKeepsOtherEdnsOptionsAndFlags) {
   auto q = wire::makeQuery("a.example.test", 28, 1);
   // OPT with DO set and a cookie option (code 10, 8 bytes).
-  const uint8_t opt[] = {0, 0, 41, 0x10, 0x00, 0, 0, 0x80, 0, 0, 12, 0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8};
+  const uint8_t opt[] = {0,  0, 41, 0x10, 0x00, 0, 0, 0x80, 0, 0, 12, 0,
+                         10, 0, 8,  1,    2,    3, 4, 5,    6, 7, 8};
   q.insert(q.end(), opt, opt + sizeof opt);
   q[11] = 1;
   ASSERT_TRUE(wire::padQuery(q, 128));
