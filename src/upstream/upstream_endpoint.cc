@@ -1,6 +1,7 @@
 #include "upstream/upstream_endpoint.h"
 
 #include <algorithm>
+#include <asio/post.hpp>
 
 #include "upstream/dot_connection.h"
 
@@ -88,7 +89,10 @@ void UpstreamEndpoint::send(const ExchangePtr& ex) {
   // The chosen connection could not take it (out of IDs): try a fresh one once.
   auto fresh = open();
   if (!fresh->send(ex)) {
-    ex->finish({{}, {ErrorClass::kNetwork, "no connection could take the query"}});
+    // Asynchronously: the caller may be inside ServerPool::resolve().
+    asio::post(io_, [ex] {
+      ex->finish({{}, {ErrorClass::kNetwork, "no connection could take the query"}});
+    });
   }
 }
 

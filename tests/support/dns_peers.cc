@@ -33,8 +33,9 @@ UnboundPeer::UnboundPeer(const TempDir& dir, std::string name, UnboundSpec spec)
     << "  incoming-num-tcp: 100\n"
     << "  tcp-idle-timeout: " << spec_.tcpIdleTimeoutMs << "\n"
     << "  module-config: \"iterator\"\n"
-    << "  local-zone: \".\" refuse\n"
-    << "  local-zone: \"example.test.\" static\n";
+    << "  local-zone: \".\" refuse\n";
+  for (const auto& z : spec_.staticZones) c << "  local-zone: \"" << z << "\" static\n";
+  c << spec_.extraServerConfig;
   for (const auto& d : spec_.localData) c << "  local-data: \"" << d << "\"\n";
   c << "remote-control:\n  control-enable: no\n";
   writeFile(conf_, c.str());

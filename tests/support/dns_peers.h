@@ -20,6 +20,8 @@ struct UnboundSpec {
   std::string certFile;                // chain PEM
   std::string keyFile;
   int tcpIdleTimeoutMs = 30000;
+  std::vector<std::string> staticZones = {"example.test."};
+  std::string extraServerConfig;  // more "server:" lines, each ending in \n
   // "name. TTL IN A 203.0.113.80" lines; zone example.test is static, everything else REFUSED.
   std::vector<std::string> localData = {
       "www.example.test. 300 IN A 203.0.113.80",
@@ -34,6 +36,7 @@ class UnboundPeer {
   bool start();  // waits until every port accepts
   void stop() { proc_.stop(); }
   bool running() const { return proc_.running(); }
+  pid_t pid() const { return proc_.pid(); }
   std::string log() const { return readFile(logFile_); }
   const UnboundSpec& spec() const { return spec_; }
 

@@ -152,6 +152,11 @@ void ScriptedTlsServer::handle(int fd, int index) {
     closeStyled(ssl.get(), fd, CloseStyle::kFin);
     return;
   }
+  {
+    const char* sni = SSL_get_servername(ssl.get(), TLSEXT_NAMETYPE_host_name);
+    std::lock_guard lock(sniMutex_);
+    sni_.push_back(sni ? sni : "");
+  }
   ++connections_;
   if (SSL_session_reused(ssl.get())) ++resumed_;
   bool orderly = serve(ssl.get(), fd, index);
@@ -159,6 +164,11 @@ void ScriptedTlsServer::handle(int fd, int index) {
     SSL_shutdown(ssl.get());
     ::close(fd);
   }
+}
+
+std::vector<std::string> ScriptedTlsServer::serverNames() const {
+  std::lock_guard lock(sniMutex_);
+  return sni_;
 }
 
 int ScriptedTlsServer::readSome(SSL* ssl, uint8_t* buf, int n) {

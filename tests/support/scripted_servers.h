@@ -48,6 +48,8 @@ class ScriptedTlsServer {
   void stop();  // closes the listener and every connection, joins every thread
   int connections() const { return connections_.load(); }
   int resumedConnections() const { return resumed_.load(); }
+  // The SNI of every handshaken connection ("" when the client sent none).
+  std::vector<std::string> serverNames() const;
 
  protected:
   // Serve one accepted, handshaken connection; return to close it (close_notify + FIN).
@@ -76,6 +78,8 @@ class ScriptedTlsServer {
   std::thread acceptThread_;
   std::mutex threadsMutex_;
   std::vector<std::thread> threads_;
+  mutable std::mutex sniMutex_;
+  std::vector<std::string> sni_;
 };
 
 struct DotScript {

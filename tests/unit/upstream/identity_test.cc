@@ -74,6 +74,11 @@ TEST_P(IdentityTest, DoT) {
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_EQ(firstA(r->wire), "192.0.2.1");
     EXPECT_EQ(server.queries(), 1u);
+    // SNI is the configured name when it is a DNS name, and absent for an IP literal.
+    auto sni = server.serverNames();
+    ASSERT_EQ(sni.size(), 1u);
+    bool ip = IpAddress::parse(c.name).ok();
+    EXPECT_EQ(sni[0], ip ? "" : c.name);
   } else {
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().code, static_cast<int>(FailureCause::kAllServersFailed));
