@@ -57,15 +57,21 @@ Args parse(int argc, char** argv) {
       if (s.rfind(p, 0) == 0) return s.substr(p.size());
       return std::nullopt;
     };
-    if (auto v = val("--duration")) a.duration = std::clamp(std::stoi(*v), 1, 60);
-    else if (auto v2 = val("--qdepth")) a.qdepth = std::clamp<size_t>(std::stoul(*v2), 1, 5000);
-    else if (auto v3 = val("--names")) a.names = std::clamp<size_t>(std::stoul(*v3), 10, 200000);
+    if (auto v = val("--duration"))
+      a.duration = std::clamp(std::stoi(*v), 1, 60);
+    else if (auto v2 = val("--qdepth"))
+      a.qdepth = std::clamp<size_t>(std::stoul(*v2), 1, 5000);
+    else if (auto v3 = val("--names"))
+      a.names = std::clamp<size_t>(std::stoul(*v3), 10, 200000);
     else if (auto v4 = val("--transports")) {
       a.dot = v4->find("dot") != std::string::npos;
       a.doh = v4->find("doh") != std::string::npos;
-    } else if (auto v5 = val("--quickack")) a.quickack = *v5 != "0";
-    else if (s == "--no-direct") a.direct = false;
-    else if (s == "--no-quickack-route") a.quickackRoute = false;
+    } else if (auto v5 = val("--quickack"))
+      a.quickack = *v5 != "0";
+    else if (s == "--no-direct")
+      a.direct = false;
+    else if (s == "--no-quickack-route")
+      a.quickackRoute = false;
     else {
       std::cerr << "unknown argument " << s << "\n";
       std::exit(2);
@@ -77,7 +83,8 @@ Args parse(int argc, char** argv) {
 double cpuSeconds() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
-  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+         (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 double procCpuSeconds(pid_t pid) {
@@ -104,8 +111,9 @@ struct Row {
 
 void print(const Row& r) {
   std::printf("%-12s %9.0f %8.2f %8s %6.0f %9llu %7llu\n", r.label.c_str(), r.qps, r.avgMs,
-              r.usPerQ < 0 ? "-" : std::to_string(static_cast<int>(r.usPerQ + 0.5)).c_str(), r.upPct,
-              static_cast<unsigned long long>(r.answered), static_cast<unsigned long long>(r.failed));
+              r.usPerQ < 0 ? "-" : std::to_string(static_cast<int>(r.usPerQ + 0.5)).c_str(),
+              r.upPct, static_cast<unsigned long long>(r.answered),
+              static_cast<unsigned long long>(r.failed));
 }
 
 Row runPool(const Args& a, upstream::Transport t, uint16_t port, const std::string& ca, pid_t up) {
@@ -180,10 +188,12 @@ Row runDirect(const Args& a, const char* mode, uint16_t port, const std::string&
   Row row;
   row.label = std::string("direct-") + mode;
   std::string out = workdir + "/dnsperf-" + mode + ".txt";
-  std::string cmd = std::string("dnsperf -m ") + mode + " -s " + kAddr + " -p " + std::to_string(port) +
-                    " -d " + queryFile + " -l " + std::to_string(a.duration) + " -q " +
-                    std::to_string(a.qdepth) + " -c 4" +
-                    (std::string(mode) == "doh" ? " -O doh-uri=https://upstream.bench/dns-query -O doh-method=POST" : "") +
+  std::string cmd = std::string("dnsperf -m ") + mode + " -s " + kAddr + " -p " +
+                    std::to_string(port) + " -d " + queryFile + " -l " +
+                    std::to_string(a.duration) + " -q " + std::to_string(a.qdepth) + " -c 4" +
+                    (std::string(mode) == "doh"
+                         ? " -O doh-uri=https://upstream.bench/dns-query -O doh-method=POST"
+                         : "") +
                     " > " + out + " 2>&1";
   double up0 = procCpuSeconds(up);
   auto t0 = Clock::now();
@@ -216,7 +226,8 @@ int main(int argc, char** argv) {
   }
   if (a.quickackRoute) {
     // As peers.sh does: unbound 1.17 sends DoH answers without TCP_NODELAY.
-    zt::runShell(std::string("ip route add local ") + kAddr + " dev lo table local quickack 1 2>/dev/null");
+    zt::runShell(std::string("ip route add local ") + kAddr +
+                 " dev lo table local quickack 1 2>/dev/null");
   }
   zt::TempDir dir;
   zt::TestPki pki(dir.path());
@@ -250,7 +261,8 @@ int main(int argc, char** argv) {
   pid_t up = unbound.pid();
 
   std::printf("upstream_bench: duration %d s, qdepth %zu, %zu names, quickack %s, route %s\n",
-              a.duration, a.qdepth, a.names, a.quickack ? "on" : "off", a.quickackRoute ? "on" : "off");
+              a.duration, a.qdepth, a.names, a.quickack ? "on" : "off",
+              a.quickackRoute ? "on" : "off");
   std::printf("%-12s %9s %8s %8s %6s %9s %7s\n", "row", "qps", "avg ms", "us/q", "up%", "answered",
               "failed");
   Row dd, pd, dh, ph;
@@ -263,8 +275,10 @@ int main(int argc, char** argv) {
     print(ph = runPool(a, upstream::Transport::kDoH, 443, ca.certFile, up));
   }
   if (a.direct) {
-    if (a.dot && dd.qps > 0) std::printf("pool-dot / direct-dot qps ratio: %.2f\n", pd.qps / dd.qps);
-    if (a.doh && dh.qps > 0) std::printf("pool-doh / direct-doh qps ratio: %.2f\n", ph.qps / dh.qps);
+    if (a.dot && dd.qps > 0)
+      std::printf("pool-dot / direct-dot qps ratio: %.2f\n", pd.qps / dd.qps);
+    if (a.doh && dh.qps > 0)
+      std::printf("pool-doh / direct-doh qps ratio: %.2f\n", ph.qps / dh.qps);
   }
   unbound.stop();
   return 0;
