@@ -40,6 +40,9 @@ const char* errorClassName(ErrorClass c) {
 
 bool UpstreamError::marksServerDown() const {
   switch (cls) {
+    // A server that accepted a connection and later closed it is not down: if it died,
+    // the reconnect fails with refused or timeout, which does mark it down.
+    case ErrorClass::kClosed:
     case ErrorClass::kHttp:
     case ErrorClass::kBadAnswer:
     case ErrorClass::kCancelled:

@@ -33,7 +33,8 @@ struct UpstreamError {
   std::string words;
 
   // True for failures that say something about the server's health (connect, TLS,
-  // timeouts); false for per-query problems (HTTP status, a malformed answer).
+  // timeouts); false for per-query problems (HTTP status, a malformed answer) and for a
+  // close of an established connection (retried once; a dead server shows on reconnect).
   bool marksServerDown() const;
 };
 

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <random>
 
 namespace ztdns::testing {
 namespace {
@@ -244,6 +245,14 @@ size_t ScriptedDotServer::queries() const {
 
 bool ScriptedDotServer::serve(SSL* ssl, int fd, int index) {
   bool misbehave = index < script_.misbehavingConnections && script_.closeAfterQueries > 0;
+  int closeAfter = script_.closeAfterQueries;
+  CloseStyle style = script_.closeStyle;
+  if (script_.chaosMaxQueries > 0) {
+    std::minstd_rand rng(script_.chaosSeed * 7919u + static_cast<unsigned>(index));
+    misbehave = true;
+    closeAfter = 1 + static_cast<int>(rng() % static_cast<unsigned>(script_.chaosMaxQueries));
+    style = static_cast<CloseStyle>(rng() % 3);
+  }
   int count = 0;
   std::vector<std::vector<uint8_t>> batch;
   auto answerBatch = [&] {
@@ -275,8 +284,8 @@ bool ScriptedDotServer::serve(SSL* ssl, int fd, int index) {
       ids_.push_back(rd16(q.data()));
     }
     ++count;
-    if (misbehave && count >= script_.closeAfterQueries) {
-      closeStyled(ssl, fd, script_.closeStyle);
+    if (misbehave && count >= closeAfter) {
+      closeStyled(ssl, fd, style);
       return false;
     }
     batch.push_back(std::move(q));

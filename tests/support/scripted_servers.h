@@ -88,6 +88,10 @@ struct DotScript {
   CloseStyle closeStyle = CloseStyle::kCloseNotify;
   int misbehavingConnections = 1;  // the first N connections follow closeAfterQueries
   std::chrono::milliseconds delay{0};
+  // Chaos: every connection closes after 1..chaosMaxQueries queries (random), in a random
+  // style, with the last query unanswered. 0 = off.
+  int chaosMaxQueries = 0;
+  unsigned chaosSeed = 1;
 };
 
 class ScriptedDotServer final : public ScriptedTlsServer {

@@ -180,6 +180,47 @@ TEST_F(DotTest, UnboundIdleTimeoutNeverFailsQueries) {
       << "unbound never closed an idle connection: the test did not test anything";
 }
 
+// Chaos transport: every connection dies after a random number of queries, in a random
+// way. Liveness is the property: every query gets exactly one callback, by its deadline,
+// and most are answered (a query hit by two closes in a row fails, by design).
+TEST_F(DotTest, ChaosEveryQueryCompletesExactlyOnce) {
+  uint16_t port = freshPort();
+  testing::DotScript script;
+  script.chaosMaxQueries = 12;
+  script.chaosSeed = 42;
+  testing::ScriptedDotServer server({kPdns1, port, pki().pdns1.chainFile, pki().pdns1.keyFile},
+                                    script);
+  ASSERT_TRUE(server.start());
+  auto o = options({dotServer("pdns1", kPdns1, port, kName1)});
+  auto pool = makeServerPool(io_, o, events_);
+  ASSERT_TRUE(pool);
+  constexpr size_t kQueries = 400;
+  std::vector<int> calls(kQueries, 0);
+  std::vector<bool> answered(kQueries, false);
+  std::vector<Clock::time_point> deadlines(kQueries);
+  size_t late = 0;
+  for (size_t i = 0; i < kQueries; ++i) {
+    auto q = wire::makeQuery(("c" + std::to_string(i) + ".example.test").c_str(), 1,
+                             static_cast<uint16_t>(i));
+    deadlines[i] = Clock::now() + 1500ms;
+    (*pool)->resolve(q, deadlines[i], [&, i](Result<Answer> r) {
+      ++calls[i];
+      answered[i] = r.ok() && wire::readU16(r->wire.data()) == i;
+      if (Clock::now() > deadlines[i] + 50ms) ++late;
+    });
+    if (i % 4 == 3) io_.run_for(10ms);  // bursts of 4
+  }
+  ASSERT_TRUE(runUntil(
+      [&] { return std::all_of(calls.begin(), calls.end(), [](int c) { return c > 0; }); }, 5s));
+  auto until = Clock::now() + 300ms;  // any second callback would show up here
+  while (Clock::now() < until) io_.run_one_for(5ms);
+  for (size_t i = 0; i < kQueries; ++i) ASSERT_EQ(calls[i], 1) << "query " << i;
+  EXPECT_EQ(late, 0u);
+  size_t ok = std::count(answered.begin(), answered.end(), true);
+  EXPECT_GT(ok, kQueries * 8 / 10) << "answered " << ok << " of " << kQueries;
+  EXPECT_GT(server.connections(), 20) << "the chaos did not happen";
+}
+
 TEST_F(DotTest, AReconnectResumesTheTlsSession) {
   uint16_t port = freshPort();
   testing::ScriptedDotServer server({kPdns1, port, pki().pdns1.chainFile, pki().pdns1.keyFile}, {});

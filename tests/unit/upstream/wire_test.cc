@@ -132,6 +132,9 @@ TEST(Errors, ServerHealthClasses) {
   EXPECT_TRUE((UpstreamError{ErrorClass::kNameMismatch, ""}).marksServerDown());
   EXPECT_FALSE((UpstreamError{ErrorClass::kHttp, ""}).marksServerDown());
   EXPECT_FALSE((UpstreamError{ErrorClass::kBadAnswer, ""}).marksServerDown());
+  EXPECT_FALSE((UpstreamError{ErrorClass::kClosed, ""}).marksServerDown());
+  EXPECT_TRUE((UpstreamError{ErrorClass::kTimeout, ""}).marksServerDown());
+  EXPECT_TRUE((UpstreamError{ErrorClass::kClientCertRejected, ""}).marksServerDown());
   EXPECT_STREQ(errorClassName(ErrorClass::kClientCertRejected), "client certificate rejected");
 }
 
