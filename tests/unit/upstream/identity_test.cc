@@ -43,6 +43,7 @@ const IdentityCase kCases[] = {
     {"ip_identity_ip_san", &Pki::ipOnly, kPdns1, noPins, true, ErrorClass::kNone, ""},
     {"dns_identity_ip_only_cert", &Pki::ipOnly, kName1, noPins, false, ErrorClass::kNameMismatch,
      "TLS: hostname mismatch"},
+    {"ipv6_identity_ip_san", &Pki::pdns1, kPdns1v6, noPins, true, ErrorClass::kNone, ""},
     {"ip_identity_other_ip", &Pki::pdns1, kPdns2, noPins, false, ErrorClass::kNameMismatch,
      "TLS: IP address mismatch"},
     {"ip_identity_dns_only_cert", &Pki::wrongName, kPdns1, noPins, false, ErrorClass::kNameMismatch,
