@@ -88,6 +88,25 @@ TEST_F(DotTest, PipelinesManyQueriesOnOneConnectionWithTheCallersIds) {
   EXPECT_EQ(static_cast<ServerPoolImpl&>(**pool).connectionsOpenedForTest(0), 1u);
 }
 
+TEST_F(DotTest, SpreadsOverConnectionsUpToTheLimit) {
+  uint16_t port = freshPort();
+  testing::DotScript script;
+  script.reverseBatch = 8;  // holds answers until 8 queries (or 150 ms) have arrived
+  testing::ScriptedDotServer server({kPdns1, port, pki().pdns1.chainFile, pki().pdns1.keyFile},
+                                    script);
+  ASSERT_TRUE(server.start());
+  auto o = options({dotServer("pdns1", kPdns1, port, kName1)});
+  o.softInFlightPerConnection = 4;
+  o.maxConnectionsPerEndpoint = 2;
+  auto pool = makeServerPool(io_, o, events_);
+  ASSERT_TRUE(pool);
+  std::vector<std::string> names(40, "www.example.test");
+  auto got = burst(**pool, names);
+  for (auto& g : got) ASSERT_TRUE(g && *g) << (g ? g->error().message : "none");
+  EXPECT_EQ(static_cast<ServerPoolImpl&>(**pool).connectionsOpenedForTest(0), 2u);
+  EXPECT_EQ(server.connections(), 2);
+}
+
 TEST_F(DotTest, OutOfOrderAnswersAreMatchedById) {
   uint16_t port = freshPort();
   testing::DotScript script;
