@@ -461,6 +461,10 @@ size_t ServerPoolImpl::connectionsOpenedForTest(size_t i) const {
   return core_->generationForTest()->slots.at(i)->ep.connectionsOpenedForTest();
 }
 
+bool ServerPoolImpl::lastConnectionResumedForTest(size_t i) const {
+  return core_->generationForTest()->slots.at(i)->ep.lastTiming().resumed;
+}
+
 SessionCache* ServerPoolImpl::sessionCacheForTest(size_t i) const {
   return &core_->generationForTest()->slots.at(i)->ep.sessionsForTest();
 }

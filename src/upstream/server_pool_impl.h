@@ -32,6 +32,8 @@ class ServerPoolImpl final : public ServerPool {
   // Test hooks.
   size_t connectionsOpenedForTest(size_t endpointIndex) const;
   SessionCache* sessionCacheForTest(size_t endpointIndex) const;
+  // Whether the endpoint's latest established connection resumed a TLS session.
+  bool lastConnectionResumedForTest(size_t endpointIndex) const;
 
  private:
   std::shared_ptr<PoolCore> core_;

@@ -259,6 +259,24 @@ TEST_F(DotTest, AReconnectResumesTheTlsSession) {
   EXPECT_EQ(server.resumedConnections(), 1);
 }
 
+TEST_F(DotTest, AReconnectToUnboundResumesTheSession) {
+  uint16_t port = freshPort();
+  auto unbound = startUnbound(port);
+  auto o = options({dotServer("pdns1", kPdns1, port, kName1)});
+  o.idleTimeout = 200ms;
+  auto pool = makeServerPool(io_, o, events_);
+  ASSERT_TRUE(pool);
+  auto& impl = static_cast<ServerPoolImpl&>(**pool);
+  ASSERT_TRUE(resolve(**pool));
+  EXPECT_FALSE(impl.lastConnectionResumedForTest(0));
+  ASSERT_TRUE(runUntil([&] { return impl.sessionCacheForTest(0)->latest() != nullptr; }, 3s));
+  auto until = Clock::now() + 700ms;  // our idle timeout closes the connection
+  while (Clock::now() < until) io_.run_one_for(5ms);
+  ASSERT_TRUE(resolve(**pool));
+  EXPECT_EQ(impl.connectionsOpenedForTest(0), 2u);
+  EXPECT_TRUE(impl.lastConnectionResumedForTest(0)) << "SSL_session_reused was 0 on the reconnect";
+}
+
 TEST_F(DotTest, PaddedQueriesReachTheServerIn128ByteBlocks) {
   uint16_t port = freshPort();
   auto unbound = startUnbound(port);
