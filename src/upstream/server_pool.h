@@ -40,8 +40,11 @@ enum class Transport { kDoT, kDoH };
 const char* transportName(Transport t);  // "DoT" / "DoH"
 
 struct Answer {
-  std::vector<uint8_t> wire;  // the server's answer; its ID equals the query's ID
-  std::string serverName;     // displayName
+  // The server's answer; its ID equals the query's ID. Queries go up padded (RFC 8467),
+  // with an OPT record added when the caller sent none, so the answer may carry an OPT
+  // (and padding) the client did not ask for: the resolver adjusts EDNS for its client.
+  std::vector<uint8_t> wire;
+  std::string serverName;  // displayName
   IpAddress serverAddress;
   uint16_t serverPort = 0;
   Transport transport = Transport::kDoT;
@@ -49,7 +52,9 @@ struct Answer {
 };
 
 // Why a query got no answer; the resolver turns every one into SERVFAIL and counts it.
-// kBadQuery: the query itself was not a DNS message (never sent anywhere).
+// kBadQuery: the query itself was not a DNS message (never sent anywhere). A malformed or
+// mismatched answer makes the pool try the next server, so it ends as kAllServersFailed;
+// kBadAnswer is left for the resolver (an answer it cannot use).
 enum class FailureCause { kNoServers, kAllServersFailed, kTimeout, kBadAnswer, kBadQuery };
 
 struct ServerStatus {
