@@ -158,7 +158,17 @@ TEST_F(PoolTest, BlackHoledServersGiveAnErrorBeforeTheDeadline) {
   auto start = Clock::now();
   auto r = resolve(**pool, "www.example.test", 1, 1800ms);
   auto took = Clock::now() - start;
+  // diagnose names the timeout and where it happened.
+  std::optional<std::vector<ProbeReport>> reports;
+  ASSERT_TRUE(probeServer(io_, options({dotServer("pdns1", kPdns1, p1, kName1)}),
+                          {*IpAddress::parse(kPdns1), std::nullopt, "", 2, 500ms},
+                          [&](auto v) { reports = std::move(v); }));
+  ASSERT_TRUE(runUntil([&] { return reports.has_value(); }));
   testing::runShell("nft delete table inet zt_drop");
+  ASSERT_EQ(reports->size(), 1u);
+  EXPECT_EQ((*reports)[0].errorClass, ErrorClass::kTimeout);
+  EXPECT_EQ((*reports)[0].stage, "connect");
+  EXPECT_FALSE((*reports)[0].tcpConnect.has_value());
   ASSERT_FALSE(r);
   EXPECT_LE(took, 1900ms);
   EXPECT_GE(took, 600ms);  // it did wait for the servers
