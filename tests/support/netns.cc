@@ -11,10 +11,9 @@
 namespace ztdns::testing {
 
 std::string enterPrivateNetns() {
-  static std::string result = []() -> std::string {
+  static std::string result = [] () -> std::string {
     if (geteuid() != 0) return "not root";
-    if (unshare(CLONE_NEWNET) != 0)
-      return std::string("unshare(CLONE_NEWNET): ") + std::strerror(errno);
+    if (unshare(CLONE_NEWNET) != 0) return std::string("unshare(CLONE_NEWNET): ") + std::strerror(errno);
     if (runShell("ip link set lo up") != 0) return "ip link set lo up failed";
     return "";
   }();

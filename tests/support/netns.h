@@ -22,8 +22,8 @@ int runShell(const std::string& command, std::string* output = nullptr);
 
 }  // namespace ztdns::testing
 
-#define ZTDNS_ENTER_PRIVATE_NETNS_OR_SKIP()                                           \
-  do {                                                                                \
-    std::string why_ = ::ztdns::testing::enterPrivateNetns();                         \
+#define ZTDNS_ENTER_PRIVATE_NETNS_OR_SKIP()                                 \
+  do {                                                                      \
+    std::string why_ = ::ztdns::testing::enterPrivateNetns();               \
     if (!why_.empty()) GTEST_SKIP() << "needs a private network namespace: " << why_; \
   } while (0)
