@@ -1,8 +1,22 @@
 // ServerPool: the configured protective DNS servers, tried in priority order over DoT or
 // DoH only. Lives on the data-plane io_context. Never speaks plaintext DNS, never talks to
 // a server that is not configured, never resolves a server's name.
+//
+// Glossary:
+//   endpoint   one server over one transport; a server with both DoT and DoH configured is
+//              two endpoints, DoT first. Endpoints are ordered by priority (lower first),
+//              then by config order.
+//   attempt    one try of one query on one endpoint, bounded by attemptTimeout (the last
+//              candidate gets whatever is left of the deadline).
+//   down       an endpoint that failed to connect, failed TLS, or let a query time out
+//              without answering anything since it was sent. Queries skip it; a background
+//              probe retries it after a backoff (0.5 s doubling to 4 s) and brings it back.
+//
+// Threading: every method except status() must be called on the io thread that runs `io`;
+// every callback runs there. status() may be called from any thread.
 #pragma once
 
+#include <asio/io_context.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -11,8 +25,6 @@
 #include <span>
 #include <string>
 #include <vector>
-
-#include <asio/io_context.hpp>
 
 #include "common/ip.h"
 #include "common/result.h"
@@ -28,8 +40,11 @@ enum class Transport { kDoT, kDoH };
 const char* transportName(Transport t);  // "DoT" / "DoH"
 
 struct Answer {
-  std::vector<uint8_t> wire;  // the server's answer; its ID equals the query's ID
-  std::string serverName;     // displayName
+  // The server's answer; its ID equals the query's ID. Queries go up padded (RFC 8467),
+  // with an OPT record added when the caller sent none, so the answer may carry an OPT
+  // (and padding) the client did not ask for: the resolver adjusts EDNS for its client.
+  std::vector<uint8_t> wire;
+  std::string serverName;  // displayName
   IpAddress serverAddress;
   uint16_t serverPort = 0;
   Transport transport = Transport::kDoT;
@@ -37,7 +52,10 @@ struct Answer {
 };
 
 // Why a query got no answer; the resolver turns every one into SERVFAIL and counts it.
-enum class FailureCause { kNoServers, kAllServersFailed, kTimeout, kBadAnswer };
+// kBadQuery: the query itself was not a DNS message (never sent anywhere). A malformed or
+// mismatched answer makes the pool try the next server, so it ends as kAllServersFailed;
+// kBadAnswer is left for the resolver (an answer it cannot use).
+enum class FailureCause { kNoServers, kAllServersFailed, kTimeout, kBadAnswer, kBadQuery };
 
 struct ServerStatus {
   std::string name;
@@ -47,8 +65,32 @@ struct ServerStatus {
   int priority = 0;
   bool healthy = true;
   std::optional<std::chrono::microseconds> lastRtt;
-  std::string lastError;  // in words: "TLS: certificate name mismatch", "connect: refused"
+  std::string lastError;  // in words: "TLS: hostname mismatch", "connect: connection refused"
+  uint64_t answered = 0;  // answers received (all time)
+  uint64_t failed = 0;    // attempts that failed or timed out (all time)
 };
+
+// Everything the pool needs from the configuration, plus timing knobs (defaults are the
+// product's; tests shorten them). Built from a Config by poolOptionsFromConfig().
+struct PoolOptions {
+  std::vector<config::SecureDnsServer> servers;
+  std::vector<std::string> rootCertificates;  // PEM files; empty = system store
+  std::optional<config::ClientCertificate> clientCertificate;
+
+  std::chrono::milliseconds connectTimeout{1000};  // TCP connect + TLS handshake
+  std::chrono::milliseconds attemptTimeout{700};   // per endpoint before failing over
+  std::chrono::milliseconds idleTimeout{30000};    // close an unused connection
+  std::chrono::milliseconds staleTimeout{5000};    // queries out, nothing read: reconnect
+  std::chrono::milliseconds initialBackoff{500};   // first probe after going down
+  std::chrono::milliseconds maxBackoff{4000};      // probe interval cap
+  std::chrono::milliseconds probeTimeout{1500};
+  size_t maxConnectionsPerEndpoint = 4;
+  size_t softInFlightPerConnection = 64;  // beyond this, spread over another connection
+  bool quickAck = true;                   // TCP_QUICKACK after every read
+  bool padQueries = true;                 // EDNS(0) padding to 128-byte blocks (RFC 8467)
+};
+
+PoolOptions poolOptionsFromConfig(const config::Config& config);
 
 class ServerPool {
  public:
@@ -70,12 +112,18 @@ class ServerPool {
   virtual std::vector<ServerStatus> status() const = 0;
 
   // New server list or TLS material; called on the io thread. Errors (unreadable
-  // certificate, bad key) leave the old pool in place.
+  // certificate, bad key) leave the old pool in place. Queries in flight finish on the
+  // old endpoints; new queries use the new ones; health starts fresh.
   virtual Status reconfigure(const config::Config& config) = 0;
+  virtual Status reconfigure(const PoolOptions& options) = 0;
 };
 
+// Errors: unreadable root/client certificate files, bad pins, bad queryUrl.
+// Destroying the pool drops pending callbacks (they are never called).
 Result<std::unique_ptr<ServerPool>> makeServerPool(asio::io_context& io,
                                                    const config::Config& config,
+                                                   observe::EventSink& events);
+Result<std::unique_ptr<ServerPool>> makeServerPool(asio::io_context& io, const PoolOptions& options,
                                                    observe::EventSink& events);
 
 }  // namespace ztdns::upstream
