@@ -71,6 +71,32 @@ bool isFlatWithin(const uint8_t* w, size_t pos, size_t end) {
   return false;
 }
 
+// Serving rewrites the header (ID, flags, counts) and every TTL field (age). A name that
+// reaches such bytes through a compression pointer would read differently in what the
+// client gets than in what was analysed, so it makes the answer malformed. `ttls` are
+// the TTL field offsets so far (ascending); pointers only go backwards, so they cover
+// everything a pointer can reach.
+bool avoidsRewrittenBytes(const uint8_t* w, size_t offset, const std::vector<uint16_t>& ttls) {
+  size_t pos = offset;
+  bool viaPointer = false;
+  while (true) {
+    const uint8_t len = w[pos];
+    if ((len & 0xC0) == 0xC0) {
+      pos = (static_cast<size_t>(len & 0x3F) << 8) | w[pos + 1];
+      viaPointer = true;
+      continue;
+    }
+    if (viaPointer) {
+      if (pos < kHeaderSize) return false;
+      // A TTL field [t, t + 4) overlaps the label [pos, pos + len] when pos - 3 <= t <= pos + len.
+      auto it = std::lower_bound(ttls.begin(), ttls.end(), pos >= 3 ? pos - 3 : 0);
+      if (it != ttls.end() && *it <= pos + len) return false;
+    }
+    if (len == 0) return true;
+    pos += len + 1u;
+  }
+}
+
 // ipv4hint/ipv6hint of one ServiceMode SVCB/HTTPS rdata; false when it is malformed.
 bool collectHints(std::span<const uint8_t> wire, const Record& r, std::vector<IpAddress>& out,
                   bool& found) {
@@ -175,7 +201,9 @@ AnswerProblem analyzeAnswer(std::span<const uint8_t> wire, const Name& qnameLowe
   for (int section = 0; section < 3; ++section) {
     for (uint16_t i = 0; i < counts[section]; ++i) {
       int ownerSize = checkName(wire, pos);
-      if (ownerSize < 0) return AnswerProblem::kMalformed;
+      if (ownerSize < 0 || !avoidsRewrittenBytes(w, pos, out.ttlOffsets)) {
+        return AnswerProblem::kMalformed;
+      }
       size_t owner = pos;
       size_t f = pos + static_cast<size_t>(ownerSize);
       if (f + 10 > wire.size()) return AnswerProblem::kMalformed;
@@ -207,6 +235,8 @@ AnswerProblem analyzeAnswer(std::span<const uint8_t> wire, const Name& qnameLowe
         continue;
       }
 
+      // Recorded before the rdata names are checked: they may point back at this TTL too.
+      out.ttlOffsets.push_back(static_cast<uint16_t>(f + 4));
       switch (type) {
         case KNOT_RRTYPE_A:
           if (rdlen != 4) return AnswerProblem::kMalformed;
@@ -215,15 +245,20 @@ AnswerProblem analyzeAnswer(std::span<const uint8_t> wire, const Name& qnameLowe
           if (rdlen != 16) return AnswerProblem::kMalformed;
           break;
         case KNOT_RRTYPE_CNAME:
-          if (rdataName(wire, rdata, end) != static_cast<int>(rdlen)) {
+          if (rdataName(wire, rdata, end) != static_cast<int>(rdlen) ||
+              !avoidsRewrittenBytes(w, rdata, out.ttlOffsets)) {
             return AnswerProblem::kMalformed;
           }
           break;
         case KNOT_RRTYPE_SOA: {
           int mname = rdataName(wire, rdata, end);
-          if (mname < 0) return AnswerProblem::kMalformed;
-          int rname = rdataName(wire, rdata + static_cast<size_t>(mname), end);
-          if (rname < 0 || static_cast<size_t>(mname + rname) + 20 != rdlen) {
+          if (mname < 0 || !avoidsRewrittenBytes(w, rdata, out.ttlOffsets)) {
+            return AnswerProblem::kMalformed;
+          }
+          size_t rnameAt = rdata + static_cast<size_t>(mname);
+          int rname = rdataName(wire, rnameAt, end);
+          if (rname < 0 || static_cast<size_t>(mname + rname) + 20 != rdlen ||
+              !avoidsRewrittenBytes(w, rnameAt, out.ttlOffsets)) {
             return AnswerProblem::kMalformed;
           }
           if (section == 1) {
@@ -235,7 +270,6 @@ AnswerProblem analyzeAnswer(std::span<const uint8_t> wire, const Name& qnameLowe
         default:
           break;
       }
-      out.ttlOffsets.push_back(static_cast<uint16_t>(f + 4));
       minTtl = std::min(minTtl, effectiveTtl(rawTtl));
       pos = end;
     }

@@ -382,6 +382,42 @@ TEST(AnswerAnalysis, BadRdataLengths) {
       AnswerProblem::kMalformed);
 }
 
+TEST(AnswerAnalysis, NamesThroughBytesThatServingRewritesAreMalformed) {
+  // An owner that points into the header (offset 0: the ID, which becomes the client's).
+  auto a = PacketBuilder::response("a.test", KNOT_RRTYPE_A).build();
+  std::vector<uint8_t> intoHeader = a;
+  const uint8_t rr[] = {0xC0, 0x00, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1};
+  intoHeader.insert(intoHeader.end(), rr, rr + sizeof rr);
+  knot_wire_set_ancount(intoHeader.data(), 1);
+  EXPECT_EQ(analyze(intoHeader, "a.test", KNOT_RRTYPE_A).problem, AnswerProblem::kMalformed);
+
+  // A CNAME target that points into the TTL field of the record before it (TTL bytes
+  // 0,0,1,0 read as a one-byte label then the root; they change as the answer ages).
+  auto w =
+      PacketBuilder::response("a.test", KNOT_RRTYPE_A).a("a.test", 0x00000100, "192.0.2.1").build();
+  const size_t ttlAt = 12 + 8 + 4 + 2 + 4;  // header, question, owner pointer, type, class
+  ASSERT_EQ(knot_wire_read_u32(w.data() + ttlAt), 0x100u);
+  std::vector<uint8_t> cname = {0xC0,
+                                0x0C,
+                                0,
+                                5,
+                                0,
+                                1,
+                                0,
+                                0,
+                                0,
+                                60,
+                                0,
+                                2,
+                                static_cast<uint8_t>(0xC0 | (ttlAt + 1) >> 8),
+                                static_cast<uint8_t>((ttlAt + 1) & 0xFF)};
+  std::vector<uint8_t> intoTtl = w;
+  intoTtl.insert(intoTtl.end(), cname.begin(), cname.end());
+  knot_wire_set_ancount(intoTtl.data(), 2);
+  ASSERT_GT(checkName(intoTtl, intoTtl.size() - 2), 0);  // libknot alone accepts it
+  EXPECT_EQ(analyze(intoTtl, "a.test", KNOT_RRTYPE_A).problem, AnswerProblem::kMalformed);
+}
+
 TEST(AnswerAnalysis, CnameQueryIsNotChased) {
   auto wire = PacketBuilder::response("a.test", KNOT_RRTYPE_CNAME)
                   .cname("a.test", 60, "b.test")
