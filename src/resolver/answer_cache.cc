@@ -34,12 +34,19 @@ std::optional<AnswerCache::Hit> AnswerCache::find(std::string_view key, Clock::t
 
 void AnswerCache::insert(std::string_view key, std::shared_ptr<const Resolved> value,
                          uint32_t ttlSeconds) {
-  if (auto it = map_.find(key); it != map_.end()) erase(it->second);
   size_t footprint = kEntryOverhead + key.size() + value->footprint();
   if (footprint > maxBytes_) return;
   Clock::time_point expires = value->received + std::chrono::seconds(ttlSeconds);
   lru_.push_front(Entry{std::string(key), std::move(value), expires, footprint});
-  map_.emplace(std::string_view(lru_.front().key), lru_.begin());
+  // One lookup: the new entry's own key is the map key; an older entry gives way to it.
+  auto [it, inserted] = map_.try_emplace(std::string_view(lru_.front().key), lru_.begin());
+  if (!inserted) {
+    List::iterator old = it->second;
+    bytes_ -= old->footprint;
+    map_.erase(it);
+    lru_.erase(old);
+    map_.emplace(std::string_view(lru_.front().key), lru_.begin());
+  }
   bytes_ += footprint;
   evictToFit();
 }

@@ -57,12 +57,6 @@ class AnswerCache {
     Clock::time_point expires;
     size_t footprint = 0;
   };
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const noexcept {
-      return std::hash<std::string_view>{}(s);
-    }
-  };
   using List = std::list<Entry>;
 
   void erase(List::iterator it);
@@ -72,7 +66,9 @@ class AnswerCache {
   size_t bytes_ = 0;
   uint64_t evictions_ = 0;
   List lru_;  // front: most recently used
-  std::unordered_map<std::string_view, List::iterator, Hash, std::equal_to<>> map_;
+  // Keys view Entry::key. The standard hasher makes libstdc++ keep each node's hash, so a
+  // lookup never rehashes the other keys in its bucket.
+  std::unordered_map<std::string_view, List::iterator> map_;
 };
 
 }  // namespace ztdns::resolver

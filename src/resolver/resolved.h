@@ -18,7 +18,8 @@ enum class AnswerSource : uint8_t { kUpstream, kHostsFile };
 
 struct Resolved {
   dns::StoredAnswer answer;
-  // The chain's addresses classified by enforce::classifyAnswerAddress: kInsert only,
+  // The chain's addresses classified by enforce::classifyAnswerAddress (moved out of
+  // answer.addresses, which is left empty): kInsert only,
   // unmapped, without duplicates.
   std::vector<IpAddress> allowed;
   AnswerSource source = AnswerSource::kUpstream;

@@ -41,12 +41,13 @@ ServfailCause causeOf(const Error& e) {
 }
 
 // The chain's addresses as the allow set takes them: kInsert only, unmapped, once each.
-std::vector<IpAddress> classify(const std::vector<IpAddress>& found) {
-  std::vector<IpAddress> out;
-  out.reserve(found.size());
-  for (IpAddress a : found) {
-    if (enforce::classifyAnswerAddress(a) == enforce::AddressVerdict::kInsert) out.push_back(a);
-  }
+// Takes the analysis' list over (no copy).
+std::vector<IpAddress> classify(std::vector<IpAddress>&& found) {
+  std::vector<IpAddress> out = std::move(found);
+  auto keep = std::remove_if(out.begin(), out.end(), [](IpAddress& a) {
+    return enforce::classifyAnswerAddress(a) != enforce::AddressVerdict::kInsert;
+  });
+  out.erase(keep, out.end());
   if (out.size() > 1) {
     std::sort(out.begin(), out.end());
     out.erase(std::unique(out.begin(), out.end()), out.end());
@@ -70,6 +71,8 @@ const char* toText(ServfailCause cause) {
       return "allow-set insert failed";
     case ServfailCause::kAllowTimeout:
       return "allow-set insert not acknowledged in time";
+    case ServfailCause::kOverloaded:
+      return "too many queries in flight";
   }
   return "unknown";
 }
@@ -94,6 +97,7 @@ void DeadlineList::pushBack(std::shared_ptr<Job> job) {
     head_ = j;
   }
   tail_ = j;
+  ++size_;
 }
 
 std::shared_ptr<Job> DeadlineList::remove(Job& j) {
@@ -110,6 +114,7 @@ std::shared_ptr<Job> DeadlineList::remove(Job& j) {
   }
   j.prev = j.next = nullptr;
   j.list = nullptr;
+  --size_;
   return std::move(j.self);
 }
 
@@ -437,6 +442,10 @@ void Stub::Impl::process(const dns::ClientQuery& query, ReplyTo&& to, bool bypas
   if (!bypassCache) {
     if (auto hit = cache_.find(key, Clock::now())) {
       bump(counters_.cacheHits);
+      if (!hit->value->allowed.empty() && overloaded()) {
+        refuseOverloaded(query, to);
+        return;
+      }
       auto job = newJob();
       job->resolved = std::move(hit->value);
       job->ageSeconds = hit->ageSeconds;
@@ -449,19 +458,33 @@ void Stub::Impl::process(const dns::ClientQuery& query, ReplyTo&& to, bool bypas
     }
     bump(counters_.cacheMisses);
     if (auto it = inflight_.find(key); it != inflight_.end()) {
+      if (it->second->waiters.size() >= options_.maxWaitersPerJob) {
+        refuseOverloaded(query, to);
+        return;
+      }
       bump(counters_.coalesced);
       it->second->waiters.push_back(Waiter{query, std::move(to)});
       return;
     }
   }
+  if (overloaded()) {
+    refuseOverloaded(query, to);
+    return;
+  }
   auto job = newJob();
   job->cacheOnRelease = true;
   job->waiters.push_back(Waiter{query, std::move(to)});
   if (!bypassCache) {
-    job->key.assign(key);
+    std::memcpy(job->keyStorage.data(), key.data(), key.size());
+    job->key = std::string_view(job->keyStorage.data(), key.size());
     inflight_.emplace(job->key, job);
   }
   askUpstream(job, std::nullopt);
+}
+
+void Stub::Impl::refuseOverloaded(const dns::ClientQuery& query, ReplyTo& to) {
+  bump(counters_.servfail[static_cast<size_t>(ServfailCause::kOverloaded)]);
+  serveError(query, true, KNOT_RCODE_SERVFAIL, to, toText(ServfailCause::kOverloaded));
 }
 
 bool Stub::Impl::answerFromHosts(const dns::ClientQuery& query, ReplyTo& to) {
@@ -476,7 +499,7 @@ bool Stub::Impl::answerFromHosts(const dns::ClientQuery& query, ReplyTo& to) {
   bump(counters_.hostsAnswers);
   auto resolved = std::make_shared<Resolved>();
   resolved->answer = dns::makeLocalAnswer(query, *addresses, 0);
-  resolved->allowed = classify(resolved->answer.addresses);
+  resolved->allowed = classify(std::move(resolved->answer.addresses));
   resolved->source = AnswerSource::kHostsFile;
   resolved->server = options_.hostsPath;
   resolved->received = now;
@@ -566,7 +589,7 @@ void Stub::Impl::onUpstream(const std::shared_ptr<Job>& job, Result<upstream::An
   }
   auto resolved = std::make_shared<Resolved>();
   resolved->answer = dns::storeAnswer(std::move(answer.wire), std::move(analysis));
-  resolved->allowed = classify(resolved->answer.addresses);
+  resolved->allowed = classify(std::move(resolved->answer.addresses));
   resolved->server = std::move(answer.serverName);
   resolved->serverAddress = answer.serverAddress;
   resolved->serverPort = answer.serverPort;
@@ -613,7 +636,7 @@ void Stub::Impl::finish(Job& job) {
   if (!job.key.empty()) {
     auto it = inflight_.find(job.key);
     if (it != inflight_.end() && it->second.get() == &job) inflight_.erase(it);
-    job.key.clear();
+    job.key = {};
   }
 }
 

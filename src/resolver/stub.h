@@ -48,6 +48,10 @@ struct StubOptions {
   size_t maxTcpConnections = 512;           // beyond it new connections are closed at once
   size_t maxTcpQueriesPerConnection = 100;  // reading pauses while this many are open
   std::chrono::milliseconds tcpIdleTimeout{10000};
+  // Bounds on memory under a flood: jobs waiting for the pool or the kernel, and clients
+  // waiting on one job. Past them a query gets SERVFAIL (kOverloaded) at once.
+  size_t maxJobs = 20000;
+  size_t maxWaitersPerJob = 512;
   std::string hostsPath = "/etc/hosts";
 };
 
@@ -58,8 +62,9 @@ enum class ServfailCause : uint8_t {
   kBadAnswer,         // the answer was malformed or not for our question
   kAllowFailed,       // the kernel refused the insert
   kAllowTimeout,      // the kernel did not acknowledge in time
+  kOverloaded,        // too many queries in flight (StubOptions::maxJobs, maxWaitersPerJob)
 };
-inline constexpr size_t kServfailCauses = 6;
+inline constexpr size_t kServfailCauses = 7;
 const char* toText(ServfailCause cause);
 
 struct StubStats {

@@ -54,17 +54,20 @@ class DeadlineList {
   void pushBack(std::shared_ptr<Job> job);
   std::shared_ptr<Job> remove(Job& job);  // ownership back to the caller
   Job* front() const { return head_; }
+  size_t size() const { return size_; }
 
  private:
   Job* head_ = nullptr;
   Job* tail_ = nullptr;
+  size_t size_ = 0;
 };
 
 struct Job {
   enum class Stage : uint8_t { kUpstream, kAllow, kDone };
   Stub::Impl* impl = nullptr;  // null once the stub is gone
   Stage stage = Stage::kUpstream;
-  std::string key;  // set while the job is in the coalescing map
+  std::string_view key;  // set while the job is in the coalescing map (views keyStorage)
+  CacheKeyBuffer keyStorage;
   std::vector<Waiter> waiters;
   std::shared_ptr<const Resolved> resolved;
   uint32_t ageSeconds = 0;    // of the answer when served from cache
@@ -149,6 +152,8 @@ class Stub::Impl {
   void reply(ReplyTo& to, std::span<const uint8_t> message);
 
   void track(const std::shared_ptr<Job>& job, DeadlineList& list, Clock::time_point deadline);
+  bool overloaded() const { return upstreamJobs_.size() + allowJobs_.size() >= options_.maxJobs; }
+  void refuseOverloaded(const dns::ClientQuery& query, ReplyTo& to);
   void armSweep();
   void sweep();
 
@@ -165,13 +170,8 @@ class Stub::Impl {
   std::unordered_map<TcpConnection*, std::shared_ptr<TcpConnection>> connections_;
 
   AnswerCache cache_;
-  struct KeyHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const noexcept {
-      return std::hash<std::string_view>{}(s);
-    }
-  };
-  std::unordered_map<std::string, std::shared_ptr<Job>, KeyHash, std::equal_to<>> inflight_;
+  // Coalescing: keys view Job::keyStorage.
+  std::unordered_map<std::string_view, std::shared_ptr<Job>> inflight_;
   DeadlineList upstreamJobs_;
   DeadlineList allowJobs_;
   asio::steady_timer sweepTimer_;

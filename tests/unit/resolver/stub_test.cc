@@ -175,6 +175,30 @@ TEST_F(StubTest, IdenticalConcurrentQueriesShareOneUpstreamQuery) {
   ASSERT_TRUE(pool_.waitForCalls(2));
 }
 
+TEST_F(StubTest, FloodsAreBoundedWithServfail) {
+  StubOptions options;
+  options.maxJobs = 2;
+  options.maxWaitersPerJob = 2;
+  ASSERT_TRUE(startStub(options).ok());
+  UdpClient client(v4());
+  client.send(clientQuery("a1.test", KNOT_RRTYPE_A, 1));
+  client.send(clientQuery("a2.test", KNOT_RRTYPE_A, 2));
+  ASSERT_TRUE(pool_.waitForCalls(2));
+  client.send(clientQuery("a3.test", KNOT_RRTYPE_A, 3));  // a third job
+  auto refused = client.recv();
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(Reply(*refused).id(), 3);
+  EXPECT_EQ(Reply(*refused).rcode(), KNOT_RCODE_SERVFAIL);
+  client.send(clientQuery("a1.test", KNOT_RRTYPE_A, 4));  // second waiter on job 1: fine
+  client.send(clientQuery("a1.test", KNOT_RRTYPE_A, 5));  // third waiter: refused
+  auto second = client.recv();
+  ASSERT_TRUE(second);
+  EXPECT_EQ(Reply(*second).id(), 5);
+  EXPECT_EQ(servfail(ServfailCause::kOverloaded), 2u);
+  EXPECT_EQ(pool_.callCount(), 2u);
+  EXPECT_EQ(stats().coalesced, 1u);
+}
+
 TEST_F(StubTest, CacheHitReassertsAllowsWithTheRemainingTtl) {
   config_.allowGraceSeconds = 0;
   config_.minimumAllowTimeInSeconds = 1;  // timeout == TTL, so the remaining TTL shows

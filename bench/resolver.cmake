@@ -1,0 +1,11 @@
+# Resolver hot paths (docs/performance.md, "Resolver hot path").
+add_executable(bench_resolver_hot_path resolver_hot_path.cc)
+target_include_directories(bench_resolver_hot_path PRIVATE ${PROJECT_SOURCE_DIR}/tests/support)
+target_link_libraries(bench_resolver_hot_path PRIVATE ztdns::resolver benchmark::benchmark)
+# The whole stub over loopback UDP with an in-process pool and allow set.
+if(TARGET ztdns::contract_stand_ins)
+  add_executable(bench_resolver_stub_loop resolver_stub_loop.cc)
+  target_include_directories(bench_resolver_stub_loop PRIVATE ${PROJECT_SOURCE_DIR}/tests/support)
+  target_link_libraries(bench_resolver_stub_loop PRIVATE ztdns::resolver ztdns::contract_stand_ins
+                        benchmark::benchmark)
+endif()
