@@ -89,8 +89,11 @@ bool avoidsRewrittenBytes(const uint8_t* w, size_t offset, const std::vector<uin
     if (viaPointer) {
       if (pos < kHeaderSize) return false;
       // A TTL field [t, t + 4) overlaps the label [pos, pos + len] when pos - 3 <= t <= pos + len.
-      auto it = std::lower_bound(ttls.begin(), ttls.end(), pos >= 3 ? pos - 3 : 0);
-      if (it != ttls.end() && *it <= pos + len) return false;
+      // Labels before the first TTL field (the question, mostly) need no search.
+      if (!ttls.empty() && pos + len >= ttls.front()) {
+        auto it = std::lower_bound(ttls.begin(), ttls.end(), pos >= 3 ? pos - 3 : 0);
+        if (it != ttls.end() && *it <= pos + len) return false;
+      }
     }
     if (len == 0) return true;
     pos += len + 1u;
@@ -284,6 +287,17 @@ AnswerProblem analyzeAnswer(std::span<const uint8_t> wire, const Name& qnameLowe
   std::array<Name, kMaxCnameChain + 1> visited;
   visited[0] = qnameLower;
   const Name* current = &visited[0];
+  // Where the current name is written out in the packet: an owner at that offset, or a
+  // pointer to it, is the same name without comparing labels (the common case).
+  size_t currentAt = kHeaderSize;
+  auto isCurrent = [&](size_t owner) {
+    if (owner == currentAt) return true;
+    if ((w[owner] & 0xC0) == 0xC0 &&
+        ((static_cast<size_t>(w[owner] & 0x3F) << 8) | w[owner + 1]) == currentAt) {
+      return true;
+    }
+    return packetNameEquals(w, owner, *current);
+  };
   uint32_t chainTtl = kNoTtl;
   const uint16_t ancount = counts[0];
   if (qtype != KNOT_RRTYPE_CNAME) {
@@ -293,8 +307,7 @@ AnswerProblem analyzeAnswer(std::span<const uint8_t> wire, const Name& qnameLowe
       for (size_t p = answerStart, i = 0; i < ancount; ++i) {
         Record r = readRecord(w, p);
         p = r.next;
-        if (r.type == KNOT_RRTYPE_CNAME && r.klass == qclass &&
-            packetNameEquals(w, r.owner, *current)) {
+        if (r.type == KNOT_RRTYPE_CNAME && r.klass == qclass && isCurrent(r.owner)) {
           cname = r;
           found = true;
           break;
@@ -314,16 +327,18 @@ AnswerProblem analyzeAnswer(std::span<const uint8_t> wire, const Name& qnameLowe
       if (out.chainLoop) break;
       ++out.cnamesFollowed;
       current = &next;
+      currentAt = cname.rdata;
     }
   }
 
   bool hasData = false;
   if (!out.chainLoop && !out.chainTooLong) {
     const bool noerror = out.rcode == KNOT_RCODE_NOERROR;
+    if (noerror) out.addresses.reserve(ancount);
     for (size_t p = answerStart, i = 0; i < ancount; ++i) {
       Record r = readRecord(w, p);
       p = r.next;
-      if (r.klass != qclass || !packetNameEquals(w, r.owner, *current)) continue;
+      if (r.klass != qclass || !isCurrent(r.owner)) continue;
       if (r.type == qtype || qtype == KNOT_RRTYPE_ANY) hasData = true;
       if (!noerror) continue;
       if (r.type == KNOT_RRTYPE_A) {
