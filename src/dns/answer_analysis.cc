@@ -74,26 +74,31 @@ bool isFlatWithin(const uint8_t* w, size_t pos, size_t end) {
 // Serving rewrites the header (ID, flags, counts) and every TTL field (age). A name that
 // reaches such bytes through a compression pointer would read differently in what the
 // client gets than in what was analysed, so it makes the answer malformed. `ttls` are
-// the TTL field offsets so far (ascending); pointers only go backwards, so they cover
-// everything a pointer can reach.
+// the TTL field offsets so far (ascending); bytes reached through a pointer must lie
+// before the name itself, so they cover everything such bytes can overlap.
 bool avoidsRewrittenBytes(const uint8_t* w, size_t offset, const std::vector<uint16_t>& ttls) {
   size_t pos = offset;
   bool viaPointer = false;
   while (true) {
     const uint8_t len = w[pos];
-    if ((len & 0xC0) == 0xC0) {
+    const bool pointer = (len & 0xC0) == 0xC0;
+    if (viaPointer) {
+      // The bytes read here: a label [pos, pos + len], or a pointer [pos, pos + 1].
+      const size_t last = pos + (pointer ? 1 : len);
+      // Compression reuses a prior occurrence (RFC 1035 4.1.4): it lies wholly before
+      // this name, past the header.
+      if (pos < kHeaderSize || last >= offset) return false;
+      // A TTL field [t, t + 4) overlaps [pos, last] when pos - 3 <= t <= last. Bytes
+      // before the first TTL field (the question, mostly) need no search.
+      if (!ttls.empty() && last >= ttls.front()) {
+        auto it = std::lower_bound(ttls.begin(), ttls.end(), pos >= 3 ? pos - 3 : 0);
+        if (it != ttls.end() && *it <= last) return false;
+      }
+    }
+    if (pointer) {
       pos = (static_cast<size_t>(len & 0x3F) << 8) | w[pos + 1];
       viaPointer = true;
       continue;
-    }
-    if (viaPointer) {
-      if (pos < kHeaderSize) return false;
-      // A TTL field [t, t + 4) overlaps the label [pos, pos + len] when pos - 3 <= t <= pos + len.
-      // Labels before the first TTL field (the question, mostly) need no search.
-      if (!ttls.empty() && pos + len >= ttls.front()) {
-        auto it = std::lower_bound(ttls.begin(), ttls.end(), pos >= 3 ? pos - 3 : 0);
-        if (it != ttls.end() && *it <= pos + len) return false;
-      }
     }
     if (len == 0) return true;
     pos += len + 1u;
