@@ -14,12 +14,14 @@
  * really is the sender (see ZTDNS_ATTR_F_TRUSTED). softirq_entry/exit keep a per-CPU
  * "serving softirq" flag because the kernel's preempt count is not reachable from BPF here.
  */
+// vmlinux.h must come before the libbpf headers.
+// clang-format off
+#include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
-
 #include "attribution_record.h"
-#include "vmlinux.h"
+// clang-format on
 
 char LICENSE[] SEC("license") = "GPL";
 
