@@ -41,7 +41,7 @@ class AttributionJoiner {
   using Clock = std::chrono::steady_clock;
   struct Options {
     std::chrono::milliseconds packetWait{250};
-    std::chrono::milliseconds recordTtl{2000};
+    std::chrono::milliseconds recordTtl{1000};
     std::chrono::milliseconds clockSlack{20};  // record stamped at most this after receipt
     size_t maxWaitingPackets = 16384;
     size_t maxRecords = 65536;

@@ -235,6 +235,10 @@ class ConnectionMonitor::Pipeline {
         reportedRingFull_ = k.ringBufferFull;
       }
       stats_.ringBufferFull = k.ringBufferFull;
+      stats_.bpfRuns = k.runCount;
+      stats_.bpfRunTimeNs = k.runTimeNs;
+      stats_.bpfPacketRuns = k.packetRuns;
+      stats_.bpfPacketRunTimeNs = k.packetRunTimeNs;
     }
   }
 

@@ -67,6 +67,10 @@ struct ConnectionMonitorStats {
   NflogStats nflog;
   JoinerStats join;
   uint64_t ringBufferFull = 0;
+  uint64_t bpfRuns = 0;  // BPF program invocations (with BPF run-time stats enabled)
+  uint64_t bpfRunTimeNs = 0;
+  uint64_t bpfPacketRuns = 0;  // the drop/transmit programs only
+  uint64_t bpfPacketRunTimeNs = 0;
 };
 
 class ConnectionMonitor {

@@ -172,6 +172,19 @@ class BpfAttribution final : public KernelAttribution {
       for (auto v : values) sum += v;
       (key == ZTDNS_ATTR_STAT_RECORDS ? s.records : s.ringBufferFull) = sum;
     }
+    for (bpf_program* p : {skel_->progs.ztdns_softirq_entry, skel_->progs.ztdns_softirq_exit,
+                           skel_->progs.ztdns_on_drop, skel_->progs.ztdns_on_xmit}) {
+      bpf_prog_info info{};
+      __u32 len = sizeof info;
+      if (bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len) == 0) {
+        s.runCount += info.run_cnt;
+        s.runTimeNs += info.run_time_ns;
+        if (p == skel_->progs.ztdns_on_drop || p == skel_->progs.ztdns_on_xmit) {
+          s.packetRuns += info.run_cnt;
+          s.packetRunTimeNs += info.run_time_ns;
+        }
+      }
+    }
     return s;
   }
 

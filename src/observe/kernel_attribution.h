@@ -34,6 +34,12 @@ struct KernelRecord {
 struct KernelAttributionStats {
   uint64_t records = 0;         // records the kernel emitted
   uint64_t ringBufferFull = 0;  // records lost because userspace fell behind
+  // Program invocations and their total run time (all four programs), when the kernel's
+  // BPF run-time statistics are enabled (BPF_ENABLE_STATS, e.g. by the benchmark).
+  uint64_t runCount = 0;
+  uint64_t runTimeNs = 0;
+  uint64_t packetRuns = 0;  // of those, the drop and transmit programs
+  uint64_t packetRunTimeNs = 0;
 };
 
 class KernelAttribution {

@@ -66,6 +66,29 @@ struct {
   __type(value, struct name_scratch);
 } scratch SEC(".maps");
 
+/* Executable paths already walked, by the exe file object and its inode: a flood from one
+ * process walks once. A reused file object with another inode misses; userspace checks
+ * every path against the inode anyway. */
+struct exe_key {
+  __u64 file;
+  __u64 ino;
+  __u32 dev;
+  __u32 pad;
+};
+
+struct exe_names {
+  __u32 len;
+  __u32 count;
+  char names[ZTDNS_ATTR_NAME_BYTES];
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 4096);
+  __type(key, struct exe_key);
+  __type(value, struct exe_names);
+} exe_cache SEC(".maps");
+
 static __always_inline void count(__u32 which) {
   __u64* v = bpf_map_lookup_elem(&stats, &which);
   if (v) *v += 1;
@@ -135,6 +158,15 @@ static __always_inline void fill_exe(struct ztdns_attr_record* r, struct task_st
   if (!exe) return;
   r->exe_ino = BPF_CORE_READ(exe, f_inode, i_ino);
   r->exe_dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
+  struct exe_key key = {.file = (__u64)exe, .ino = r->exe_ino, .dev = r->exe_dev};
+  struct exe_names* cached = bpf_map_lookup_elem(&exe_cache, &key);
+  if (cached) {
+    r->names_len = cached->len;
+    r->name_count = cached->count;
+    __builtin_memcpy(r->names, cached->names, sizeof(r->names));
+    r->flags |= ZTDNS_ATTR_F_EXE;
+    return;
+  }
   __u32 zero = 0;
   struct walk_ctx c = {};
   c.out = bpf_map_lookup_elem(&scratch, &zero);
@@ -151,6 +183,12 @@ static __always_inline void fill_exe(struct ztdns_attr_record* r, struct task_st
   r->name_count = c.count;
   bpf_probe_read_kernel(r->names, sizeof(r->names), c.out->buf);
   r->flags |= ZTDNS_ATTR_F_EXE;
+  /* The record doubles as the cache value's source (same layout of names). */
+  struct exe_names* slot = (struct exe_names*)c.out;
+  slot->len = r->names_len;
+  slot->count = r->name_count;
+  bpf_probe_read_kernel(slot->names, sizeof(slot->names), r->names);
+  bpf_map_update_elem(&exe_cache, &key, slot, BPF_ANY);
 }
 
 /* Is `current` the task that produced this packet? */
@@ -209,7 +247,12 @@ static __always_inline int emit(struct sk_buff* skb, __u32 kind) {
     fill_exe(r, task);
   }
   count(ZTDNS_ATTR_STAT_RECORDS);
-  bpf_ringbuf_submit(r, 0);
+  /* A wake-up per record costs more than the record. The reader drains the ring whenever
+   * an NFLOG message arrives (the only time it needs records) and at least every 100 ms;
+   * wake it early only when the ring is filling up. */
+  __u64 flags = bpf_ringbuf_query(&records, BPF_RB_AVAIL_DATA) > (1 << 20) ? BPF_RB_FORCE_WAKEUP
+                                                                           : BPF_RB_NO_WAKEUP;
+  bpf_ringbuf_submit(r, flags);
   return 0;
 }
 
