@@ -128,7 +128,7 @@ class ConnectionMonitor::Pipeline {
         e.attribution = "kernel-context";
       }
     } else {
-      e.time = wallTimeFromMonotonic(j.logged.received);
+      e.time = j.logged.timestamp ? *j.logged.timestamp : wallTimeFromMonotonic(j.logged.received);
       if (procfsMode_) {
         if (auto owner = procfs_.lookup(s)) {
           e.attribution = "procfs";

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 
 #include <cerrno>
 #include <cstring>
@@ -99,6 +100,11 @@ class NflogReaderImpl final : public NflogReader {
       p.seq = v;
       if (lastSeq_ && v > *lastSeq_ + 1) stats_.sequenceGaps += v - *lastSeq_ - 1;
       lastSeq_ = v;
+    }
+    timeval tv{};
+    if (nflog_get_timestamp(nfad, &tv) == 0 && tv.tv_sec > 0) {
+      p.timestamp = std::chrono::system_clock::time_point(std::chrono::seconds(tv.tv_sec) +
+                                                          std::chrono::microseconds(tv.tv_usec));
     }
     if (auto* hdr = nflog_get_msg_packet_hdr(nfad)) p.hwProtocol = ntohs(hdr->hw_protocol);
     p.outIfindex = nflog_get_outdev(nfad);

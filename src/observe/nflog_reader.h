@@ -28,6 +28,9 @@ struct LoggedPacket {
   uint32_t outIfindex = 0;
   std::vector<uint8_t> payload;  // from the network header, at most copyBytes
   std::chrono::steady_clock::time_point received;
+  // NFULA_TIMESTAMP: the kernel sets it only for prerouting/input/forward hooks; packets
+  // logged at output (ours) have none, and their time comes from the BPF record or receipt.
+  std::optional<std::chrono::system_clock::time_point> timestamp;
 };
 
 struct NflogOptions {
