@@ -1,6 +1,7 @@
 #include "observe/log_query.h"
 
 #include <algorithm>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 
@@ -101,7 +102,17 @@ Result<LogQueryResult> queryLog(const std::string& logDir, Channel channel, cons
   LogQueryResult out;
   for (auto& [n, path] : rotated) out.files.push_back(path);
   if (fs::exists(logDir + "/" + base, ec)) out.files.push_back(logDir + "/" + base);
+  std::deque<nlohmann::json> kept;
   for (const auto& path : out.files) {
+    // A file last written before the window holds nothing newer: skip it unread.
+    if (filter.since && path != logDir + "/" + base) {
+      auto mtime = fs::last_write_time(path, ec);
+      if (!ec) {
+        auto wall = std::chrono::time_point_cast<SystemTime::duration>(
+            mtime - fs::file_time_type::clock::now() + std::chrono::system_clock::now());
+        if (wall < now - *filter.since) continue;
+      }
+    }
     std::ifstream in(path);
     if (!in) continue;
     std::string line;
@@ -112,9 +123,12 @@ Result<LogQueryResult> queryLog(const std::string& logDir, Channel channel, cons
         ++out.malformedLines;
         continue;
       }
-      if (matchesFilter(j, filter, now)) out.events.push_back(std::move(j));
+      if (!matchesFilter(j, filter, now)) continue;
+      kept.push_back(std::move(j));
+      if (filter.last && kept.size() > *filter.last) kept.pop_front();
     }
   }
+  out.events.assign(std::make_move_iterator(kept.begin()), std::make_move_iterator(kept.end()));
   return out;
 }
 

@@ -25,6 +25,7 @@ struct LogFilter {
   std::optional<std::chrono::seconds> since;  // events newer than now - since
   std::optional<std::string> process;         // an executable path, or its basename
   std::optional<IpPrefix> dst;                // an address (host prefix) or a prefix
+  std::optional<size_t> last;                 // keep only the newest N matches (bounded memory)
 };
 
 struct LogShowRequest {
