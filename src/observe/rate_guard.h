@@ -24,8 +24,10 @@ class KernelRateGuard {
   virtual std::optional<uint32_t> limitPerSecond() const = 0;
 };
 
-// Reads `nft list counter <family> <table> <name>` through libnftables (JSON output) in
-// the caller's network namespace. A missing table or counter is an error value.
+// Reads the named counter object with one NFT_MSG_GETOBJ netlink request (libnftnl +
+// libmnl: no libnftables parser state, so it is safe beside the control thread's
+// PolicyApplier) in the caller's network namespace. A missing table or counter is an
+// error value. `family` is "inet", "ip" or "ip6".
 class NftCounterRateGuard final : public KernelRateGuard {
  public:
   NftCounterRateGuard(std::string family, std::string table, std::string counter,

@@ -693,6 +693,10 @@ TEST_F(KernelPipeline, FloodIsSummarisedAndTheKernelRateGuardReported) {
   }
   auto counter = NftCounterRateGuard("inet", "ztdns", kRateGuardCounter).packetsNotLogged();
   ASSERT_TRUE(counter) << counter.error().message;
+  auto missing = NftCounterRateGuard("inet", "ztdns", "no_such_counter").packetsNotLogged();
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("no_such_counter"), std::string::npos);
+  EXPECT_FALSE(NftCounterRateGuard("bridge", "ztdns", kRateGuardCounter).packetsNotLogged());
   EXPECT_GT(notLogged, 0u);
   EXPECT_LE(notLogged, *counter);
 }
