@@ -382,6 +382,39 @@ TEST_F(KernelPipeline, ShortLivedSendersAreNamed) {
   }
 }
 
+TEST_F(KernelPipeline, ATupleReusedByAnotherProcessIsANewEventForThatProcess) {
+  startMonitor();
+  // Same source port, same destination: two processes, one after the other.
+  auto first = spawn({probePath(), "udp", "203.0.113.31", "9031", "45031"});
+  waitExit(first);
+  auto again = spawn({probePath(), "udp", "203.0.113.31", "9031", "45031"});
+  waitExit(again);
+  auto found = waitFor([](const Event& e) { return matches(e, "203.0.113.31", "udp", 9031); }, 2);
+  ASSERT_EQ(found.size(), 2u);
+  EXPECT_EQ(found[0].fields["srcPort"], 45031);
+  std::set<nlohmann::json> pids = {found[0].fields["pid"], found[1].fields["pid"]};
+  EXPECT_EQ(pids, (std::set<nlohmann::json>{first.pid, again.pid}));
+}
+
+TEST_F(KernelPipeline, AnExecutablePathTooLongToWalkIsNeverGuessed) {
+  startMonitor();
+  std::string dir = "/tmp/ztdns-observe-" + std::to_string(::getpid());
+  for (int i = 0; i < 5; ++i) dir += "/" + std::string(60, static_cast<char>('a' + i));
+  fs::create_directories(dir);
+  std::string copy = dir + "/observe_probe";
+  fs::copy_file(probePath(), copy, fs::copy_options::overwrite_existing);
+  fs::permissions(copy, fs::perms::owner_exec, fs::perm_options::add);
+  auto p = spawn({copy, "udp", "203.0.113.32", "9032"});
+  waitExit(p);
+  Event e = expectOne("203.0.113.32", "udp", 9032);
+  EXPECT_EQ(e.fields["pid"], nlohmann::json(p.pid));
+  // Past the walk's 256 bytes: the path is either confirmed through /proc (if the probe
+  // was still alive) or unknown, never a truncated or other path.
+  std::string process = e.fields.value("process", "");
+  EXPECT_TRUE(process == copy || process == "unknown") << process;
+  fs::remove_all("/tmp/ztdns-observe-" + std::to_string(::getpid()));
+}
+
 // The workload of the attribution target: many short-lived senders, TCP/UDP/ICMP over both
 // families, blocked and audited, several at a time. Reports the rate; fails under 95% or
 // on any event that names another process.
