@@ -145,6 +145,11 @@ void flagProposal(Proposal& p, const std::map<std::pair<std::string, uint16_t>, 
       addFlag(p, "quic",
               "QUIC (HTTP/3) to addresses the PDNS did not give: the application may resolve on "
               "its own");
+    } else if (proto == "udp" &&
+               (port == 5353 || port == 5355 || port == 1900 || port == 137 || port == 138)) {
+      addFlag(p, "discovery",
+              "local discovery (mDNS, LLMNR, SSDP, NetBIOS): broken by design under ZTDNS; use DNS "
+              "names");
     } else if (proto == "udp" && port == 123) {
       addFlag(p, "ntp",
               "NTP: give the NTP client server names, so that resolving them allows them");
@@ -321,7 +326,7 @@ SuggestResult suggestExceptions(const std::vector<ConnectionEvent>& events,
       portText += (i ? ", " : "") + p.ports[i].text();
     if (p.ports.size() > 4) portText += ", ...";
     std::string desc = "suggested by ztdns for " + p.process + ": " + std::to_string(p.events) +
-                       " blocked connections";
+                       (p.events == 1 ? " blocked connection" : " blocked connections");
     if (!portText.empty()) desc += " (" + portText + ")";
     if (p.first && p.last) {
       desc += " " + control::formatRfc3339(*p.first) + " to " + control::formatRfc3339(*p.last);

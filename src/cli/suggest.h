@@ -13,7 +13,7 @@
 //     addresses seen and nothing else: no unrelated address is ever allowed by a proposal.
 //  4. Ports are summarised per protocol (adjacent ports merged into ranges), and flags name
 //     what deserves a second look: private, link-local, multicast, loopback, plaintext-dns,
-//     dns-over-tls, stun-turn, webrtc-udp, quic, ntp, icmp.
+//     dns-over-tls, stun-turn, discovery, webrtc-udp, quic, ntp, icmp.
 //  5. Each proposal gets a unique name (from the executable's basename), a description that
 //     says where it came from, and ready-to-run `ztdns add exception` lines (500 prefixes
 //     per line at most). Proposals are ordered by event count, then name.

@@ -35,8 +35,9 @@ void renderProposals(std::ostream& out, const SuggestResult& r,
     out << ")\n";
     KeyValueList kv;
     std::string counts =
-        std::to_string(p.events) + " connections (" + std::to_string(p.auditEvents) + " audit, " +
-        std::to_string(p.blockEvents) + " blocked) to " + std::to_string(p.addresses) +
+        std::to_string(p.events) + (p.events == 1 ? " connection (" : " connections (") +
+        std::to_string(p.auditEvents) + " audit, " + std::to_string(p.blockEvents) +
+        " blocked) to " + std::to_string(p.addresses) +
         (p.addresses == 1 ? " address" : " addresses") + ", " + destinationKindName(p.kind);
     kv.add("   seen", counts);
     if (p.first && p.last)

@@ -297,9 +297,12 @@ void readStruct(JsonFields& f, AddServerParams& p) {
   else
     return f.fail("type", "expected \"dot\" or \"doh\", got " + jsonSnippet(type));
   f.required("address", p.address);
-  p.port = p.type == Protocol::kDoT ? 853 : 443;
-  f.withDefault("port", p.port);
-  if (f.ok() && p.port == 0) f.fail("port", "expected an integer from 1 to 65535, got 0");
+  int64_t port = p.type == Protocol::kDoT ? 853 : 443;
+  f.withDefault("port", port);
+  if (f.ok() && (port < 1 || port > 65535)) {
+    return f.fail("port", "expected an integer from 1 to 65535, got " + std::to_string(port));
+  }
+  p.port = static_cast<uint16_t>(port);
   std::optional<std::string> hostname, templateUrl;
   f.optional("hostname", hostname);
   f.optional("template", templateUrl);

@@ -39,14 +39,19 @@ std::string readValue(const nlohmann::json& v, IpPrefix& out);
 std::string readValue(const nlohmann::json& v, Endpoint& out);
 std::string readValue(const nlohmann::json& v, nlohmann::json& out);
 
-template <class T>
-requires std::is_integral_v<T> &&(!std::is_same_v<T, bool>)std::string
-    readValue(const nlohmann::json& v, T& out) {
+template <class T, std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool>, int> = 0>
+std::string readValue(const nlohmann::json& v, T& out) {
   constexpr auto lo = std::numeric_limits<T>::min();
   constexpr auto hi = std::numeric_limits<T>::max();
-  auto range = [&] {
-    return "expected an integer from " + std::to_string(lo) + " to " + std::to_string(hi) +
-           ", got " + jsonSnippet(v);
+  auto range = [&]() -> std::string {
+    if constexpr (sizeof(T) == 8 && std::is_unsigned_v<T>) {
+      return "expected a non-negative integer, got " + jsonSnippet(v);
+    } else if constexpr (sizeof(T) == 8) {
+      return "expected an integer, got " + jsonSnippet(v);
+    } else {
+      return "expected an integer from " + std::to_string(lo) + " to " + std::to_string(hi) +
+             ", got " + jsonSnippet(v);
+    }
   };
   if (v.is_number_unsigned()) {
     auto x = v.get<uint64_t>();
