@@ -1,0 +1,38 @@
+// ConnectionEvent: one BlockedConnections/PermittedConnections line, parsed.
+//
+// The fields follow the log channels (observe): time, eventId, action BLOCK|AUDIT|PERMIT,
+// audit, protocol, src, srcPort, dst, dstPort, pid, process, uid, unit, reason. Parsing is
+// lenient about extra fields and strict about the ones suggest and diagnose rely on (dst).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "common/ip.h"
+#include "common/result.h"
+
+namespace ztdns::cli {
+
+struct ConnectionEvent {
+  std::optional<std::chrono::system_clock::time_point> time;
+  int eventId = 0;
+  std::string action;    // BLOCK, AUDIT, PERMIT
+  bool audit = false;    // a would-be block in audit mode
+  std::string protocol;  // tcp, udp, icmp, icmpv6, or the IP protocol number
+  std::optional<IpAddress> src;
+  uint16_t srcPort = 0;
+  IpAddress dst;
+  uint16_t dstPort = 0;
+  int64_t pid = 0;
+  std::string process;  // executable path; empty when unknown
+  int64_t uid = -1;
+  std::string unit;
+};
+
+// Errors name the field ("dst: \"x\" is not an IP address").
+Result<ConnectionEvent> parseConnectionEvent(const nlohmann::json& line);
+
+}  // namespace ztdns::cli
