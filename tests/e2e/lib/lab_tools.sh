@@ -145,11 +145,10 @@ lab_ztdnsd_stop() {
   rm -f "$LAB_DIR/run/ztdnsd.pid"
   sed -i "/^pg ztdnsd /d" "$LAB_DIR/state"
 }
-# lab_ztdns ARGS...: the CLI in the client namespace (ZTDNS_RUN_DIR/ZTDNS_CONFIG set).
+# lab_ztdns ARGS...: the CLI in the client namespace, talking to the lab's ztdnsd.
 lab_ztdns() {
   _lab_need_up || return 1
-  ip netns exec "$LAB_CLIENT_NS" env ZTDNS_RUN_DIR="$LAB_ZTDNSD_RUN_DIR" \
-    ZTDNS_CONFIG="${LAB_ZTDNSD_CONFIG:-}" "${ZTDNS:-$(_lab_bin ztdns apps/ztdns/ztdns)}" "$@"
+  ip netns exec "$LAB_CLIENT_NS" env ZTDNS_SOCKET="$LAB_ZTDNSD_RUN_DIR/control.sock" "${ZTDNS:-$(_lab_bin ztdns apps/ztdns/ztdns)}" "$@"
 }
 
 # --- configs for ztdnsd ----------------------------------------------------------------
