@@ -35,6 +35,9 @@ ServfailCause causeOf(const Error& e) {
     case upstream::FailureCause::kTimeout:
       return ServfailCause::kUpstreamTimeout;
     case upstream::FailureCause::kBadAnswer:
+    // The stub parses every client query before forwarding it, so the pool refusing one as
+    // not-a-DNS-message means the two parsers disagree; it is counted with malformed answers.
+    case upstream::FailureCause::kBadQuery:
       return ServfailCause::kBadAnswer;
   }
   return ServfailCause::kAllServersFailed;

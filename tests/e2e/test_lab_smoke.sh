@@ -120,14 +120,17 @@ assert_eq "$(lab_client curl -6 -sS --max-time 5 --cacert "$LAB_CA" --doh-url "h
 step "mTLS server"
 for proto in dot doh; do
   assert_fails "mtls $proto: a client without a certificate is refused" lab_kdig mtls "$proto" 4 +short www.allowed.test
-  assert_contains "$ASSERT_OUT" "TLS" "... at the TLS layer"
+  # With TLS 1.3 the server rejects a missing certificate after the client has finished its
+  # side of the handshake, so kdig may report a TLS error or just a closed connection; the
+  # server's own log (below) is the proof that TLS refused it.
+  assert_not_contains "$ASSERT_OUT" "$LAB_WEB4" "... and no answer came back"
   assert_eq "$(lab_kdig --cert mtls "$proto" 4 +short www.allowed.test)" "$LAB_WEB4" "mtls $proto: the lab client certificate is answered"
   assert_eq "$(lab_kdig --cert mtls "$proto" 6 +short www.allowed.test)" "$LAB_WEB4" "mtls $proto over IPv6 too"
   assert_fails "mtls $proto: a certificate from another CA is refused" lab_kdig --untrusted-cert mtls "$proto" 6 +short www.allowed.test
 done
 assert_eq "$(lab_kdig --cert mtls dot 4 www.blocked.test | grep -o 'status: [A-Z]*')" "status: NXDOMAIN" "the mtls server applies the same policy"
-assert_lt 0 "$(grep -c 'client sent no required SSL certificate' "$LAB_LOG_DIR/mtls.log")" \
-  "the mtls server logged why: no client certificate"
+assert_lt 1 "$(grep -c 'client sent no required SSL certificate' "$LAB_LOG_DIR/mtls.log")" \
+  "the mtls server logged why, for DoT and DoH: no client certificate"
 
 step "certificate validation failures"
 for proto in dot doh; do

@@ -62,6 +62,7 @@ class FakeServerPool final : public upstream::ServerPool {
   }
   std::vector<upstream::ServerStatus> status() const override { return {}; }
   Status reconfigure(const config::Config&) override { return okStatus(); }
+  Status reconfigure(const upstream::PoolOptions&) override { return okStatus(); }
 
   size_t callCount() const {
     std::lock_guard lock(mutex_);
