@@ -1,13 +1,25 @@
-// ztdnsd: the daemon's thin main. Command-line parsing and --check live in ztdns::config so
-// that the daemon wiring and the tests share them.
+// ztdnsd: the daemon's thin main. Command-line parsing and --check live in ztdns::config,
+// the wiring in ztdns::daemon; this file only owns the process: signals and exit codes.
+#include <signal.h>
+
+#include <cstring>
 #include <iostream>
 
 #include "config/config.h"
 #include "config/config_check.h"
 #include "config/daemon_options.h"
+#include "daemon/daemon.h"
 
 int main(int argc, char** argv) {
   using namespace ztdns::config;
+  // Blocked before any thread exists, so every thread inherits the mask and the signals
+  // arrive only at the sigwaitinfo() below.
+  sigset_t handled;
+  sigemptyset(&handled);
+  for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&handled, s);
+  pthread_sigmask(SIG_BLOCK, &handled, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
   auto options = parseDaemonOptions(argc, argv);
   if (!options) {
     std::cerr << options.error().message << "\n";
@@ -36,6 +48,25 @@ int main(int argc, char** argv) {
     std::cerr << options->configPath << ": not mapped: " << u << "\n";
   }
   if (!loaded.config) return 1;
-  std::cerr << "ztdnsd: daemon not yet wired\n";
-  return 1;
+
+  auto daemon = ztdns::daemon::Daemon::start(*options, std::move(*loaded.config));
+  if (!daemon) {
+    std::cerr << "ztdnsd: " << daemon.error().message << "\n";
+    return 1;
+  }
+  std::cerr << "ztdnsd: ready, control socket " << options->runDir << "/control.sock\n";
+
+  for (;;) {
+    siginfo_t info;
+    int sig = sigwaitinfo(&handled, &info);
+    if (sig == SIGHUP) {
+      (*daemon)->requestReload();
+      continue;
+    }
+    if (sig == SIGTERM || sig == SIGINT) {
+      std::cerr << "ztdnsd: " << strsignal(sig) << ", stopping (enforcement stays in place)\n";
+      (*daemon)->stop();
+      return 0;
+    }
+  }
 }

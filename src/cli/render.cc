@@ -231,6 +231,7 @@ void renderStats(std::ostream& out, const control::Stats& s) {
   row("servfail: timeout", s.servfail.timeout);
   row("servfail: bad answer", s.servfail.badAnswer);
   row("servfail: allow insert failed", s.servfail.allowFailed);
+  row("servfail: overloaded", s.servfail.overloaded);
   row("allow set: inserted", s.allowInserted);
   row("allow set: already fresh", s.allowSkippedFresh);
   row("allow set: evicted", s.allowEvicted);

@@ -621,7 +621,8 @@ json toJson(const ServfailCounts& s) {
           {"allServersFailed", s.allServersFailed},
           {"timeout", s.timeout},
           {"badAnswer", s.badAnswer},
-          {"allowFailed", s.allowFailed}};
+          {"allowFailed", s.allowFailed},
+          {"overloaded", s.overloaded}};
 }
 void readStruct(JsonFields& f, ServfailCounts& s) {
   f.withDefault("noServers", s.noServers);
@@ -629,6 +630,7 @@ void readStruct(JsonFields& f, ServfailCounts& s) {
   f.withDefault("timeout", s.timeout);
   f.withDefault("badAnswer", s.badAnswer);
   f.withDefault("allowFailed", s.allowFailed);
+  f.withDefault("overloaded", s.overloaded);
 }
 
 json toJson(const Stats& s) {

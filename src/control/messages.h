@@ -222,7 +222,8 @@ struct ServfailCounts {
   uint64_t allServersFailed = 0;
   uint64_t timeout = 0;
   uint64_t badAnswer = 0;
-  uint64_t allowFailed = 0;  // the allow-set insert failed, so the answer was withheld
+  uint64_t allowFailed = 0;  // the allow-set insert failed or timed out: answer withheld
+  uint64_t overloaded = 0;   // too many queries in flight
   friend bool operator==(const ServfailCounts&, const ServfailCounts&) = default;
 };
 

@@ -105,7 +105,8 @@ _lab_bin() {  # NAME REL: $ZTDNS_BUILD_DIR/REL when built, else NAME on PATH
   if [[ -n ${ZTDNS_BUILD_DIR:-} && -x $ZTDNS_BUILD_DIR/$2 ]]; then echo "$ZTDNS_BUILD_DIR/$2"; else echo "$1"; fi
 }
 # lab_ztdnsd_start CONFIG [ARGS...]: run ztdnsd in the client namespace with the lab's
-# run/state/log directories, and wait until it has a listening socket (its stub).
+# run/state/log directories, and wait until it is ready: its control socket answers (the
+# daemon opens it last, after enforcement and the stub's listeners).
 lab_ztdnsd_start() {
   _lab_need_up || return 1
   local conf=$1 bin deadline
@@ -119,13 +120,13 @@ lab_ztdnsd_start() {
   LAB_ZTDNSD_PID=$(_lab_pid ztdnsd)
   export LAB_ZTDNSD_PID
   deadline=$(($(_lab_now_us) + ${LAB_ZTDNSD_START_TIMEOUT:-20} * 1000000))
-  until _lab_in "$LAB_CLIENT_NS" ss -Hlntup 2>/dev/null | grep -q "pid=$LAB_ZTDNSD_PID,"; do
+  until [[ -S $LAB_ZTDNSD_RUN_DIR/control.sock ]] && lab_ztdns show state >/dev/null 2>&1; do
     if ! _lab_alive "$LAB_ZTDNSD_PID"; then
       _lab_err "ztdnsd exited; last lines of $LAB_ZTDNSD_OUT:"
       tail -n 20 "$LAB_ZTDNSD_OUT" >&2
       return 1
     fi
-    (($(_lab_now_us) < deadline)) || { _lab_err "ztdnsd is not listening"; return 1; }
+    (($(_lab_now_us) < deadline)) || { _lab_err "ztdnsd's control socket does not answer"; return 1; }
     sleep 0.02
   done
 }

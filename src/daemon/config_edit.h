@@ -1,0 +1,53 @@
+// Config edits: what each control change does to the configuration, as pure functions.
+//
+// Each takes the running config and the request's params and returns the config after the
+// change, or the error the client gets (control::conflict / notFound / invalidParams), in
+// words that name what is wrong. The result has passed config::validate(), so the daemon
+// only has to apply it. Nothing here touches the kernel, the disk or the data plane: the
+// daemon's commit sequence does (daemon.h).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "config/config.h"
+#include "control/messages.h"
+
+namespace ztdns::daemon {
+
+// What an edit produced besides the new config.
+struct Edited {
+  config::Config config;
+  std::vector<std::string> warnings;  // e.g. host bits cleared in an exception prefix
+};
+
+// enable; audit absent keeps the current audit flag (so the first enable is audit mode).
+Result<Edited> editSetState(const config::Config& current, const control::SetStateParams& p);
+
+// A new address adds a server; an existing one gains the transport it lacks (a transport it
+// has already is a conflict). name/priority are updated when given.
+Result<Edited> editAddServer(const config::Config& current, const control::AddServerParams& p);
+
+// One server by address, or every server. Leaving none while enabled is a conflict.
+Result<Edited> editDeleteServer(const config::Config& current, const control::DeleteServerParams& p,
+                                std::vector<IpAddress>& deleted);
+
+Result<Edited> editAddException(const config::Config& current,
+                                const control::AddExceptionParams& p);
+Result<Edited> editDeleteException(const config::Config& current,
+                                   const control::DeleteExceptionParams& p);
+
+Result<Edited> editAddTrustedCa(const config::Config& current, const control::TrustedCaParams& p);
+Result<Edited> editDeleteTrustedCa(const config::Config& current,
+                                   const control::TrustedCaParams& p);
+Result<Edited> editAddClientCert(const config::Config& current,
+                                 const control::AddClientCertParams& p);
+Result<Edited> editDeleteClientCert(const config::Config& current);
+
+Result<Edited> editLogSet(const config::Config& current, const control::LogSetParams& p);
+
+// validate() for an edited config: the errors joined into one line, as invalid-params.
+Status checkEdited(const config::Config& edited);
+
+}  // namespace ztdns::daemon

@@ -1,0 +1,199 @@
+#include "daemon/reply_builders.h"
+
+#include <chrono>
+
+#include "control/validation.h"
+#include "dns/record_text.h"
+
+namespace ztdns::daemon {
+
+namespace {
+
+double toMs(std::chrono::microseconds us) {
+  return static_cast<double>(us.count()) / 1000.0;
+}
+
+control::TransportInfo transportInfo(const config::SecureDnsServer& server,
+                                     upstream::Transport transport,
+                                     const std::vector<upstream::ServerStatus>& status) {
+  control::TransportInfo t;
+  if (transport == upstream::Transport::kDoT) {
+    t.protocol = control::Protocol::kDoT;
+    t.port = server.dnsOverTls->tlsPort;
+    t.hostname = server.dnsOverTls->certificateSubjectName;
+  } else {
+    t.protocol = control::Protocol::kDoH;
+    t.port = server.dnsOverHttps->httpsPort;
+    t.templateUrl = server.dnsOverHttps->queryUrl;
+    t.hostname = control::dohTemplateHost(t.templateUrl);
+  }
+  for (const auto& st : status) {
+    if (st.address != server.ipAddress || st.transport != transport) continue;
+    t.healthy = st.healthy;
+    if (st.lastRtt) t.lastRttMs = toMs(*st.lastRtt);
+    t.lastError = st.lastError;
+  }
+  return t;
+}
+
+}  // namespace
+
+control::ServerList serverList(const config::Config& config,
+                               const std::vector<upstream::ServerStatus>& status) {
+  control::ServerList list;
+  for (const auto& s : config.secureDnsServers) {
+    control::ServerInfo info;
+    info.name = s.displayName;
+    info.address = s.ipAddress;
+    info.priority = s.priority;
+    if (s.dnsOverTls)
+      info.transports.push_back(transportInfo(s, upstream::Transport::kDoT, status));
+    if (s.dnsOverHttps)
+      info.transports.push_back(transportInfo(s, upstream::Transport::kDoH, status));
+    list.servers.push_back(std::move(info));
+  }
+  return list;
+}
+
+control::Stats statsFrom(const resolver::StubStats& stub, const enforce::AllowSetStats& allow,
+                         const CountingSink& connections, const observe::LogSinkStats& logs) {
+  using resolver::ServfailCause;
+  auto servfail = [&](ServfailCause c) { return stub.servfail[static_cast<size_t>(c)]; };
+  control::Stats s;
+  s.queries = stub.queries;
+  s.cacheHits = stub.cacheHits;
+  s.servfail.noServers = servfail(ServfailCause::kNoServers);
+  s.servfail.allServersFailed = servfail(ServfailCause::kAllServersFailed);
+  s.servfail.timeout = servfail(ServfailCause::kUpstreamTimeout);
+  s.servfail.badAnswer = servfail(ServfailCause::kBadAnswer);
+  s.servfail.allowFailed =
+      servfail(ServfailCause::kAllowFailed) + servfail(ServfailCause::kAllowTimeout);
+  s.servfail.overloaded = servfail(ServfailCause::kOverloaded);
+  s.allowInserted = allow.inserted;
+  s.allowSkippedFresh = allow.skippedFresh;
+  s.allowEvicted = allow.evicted;
+  s.allowRefused = allow.refused;
+  s.allowSize = allow.size;
+  s.blocked = connections.blocked();
+  s.audited = connections.audited();
+  s.permitted = connections.permitted();
+  s.suppressed = connections.suppressed();
+  for (const auto& c : logs.channels) s.logLinesLost += c.lost;
+  return s;
+}
+
+control::ResolveResult resolveResult(const control::ResolveParams& params,
+                                     const resolver::ResolveOutcome& outcome,
+                                     const enforce::AllowSet& allowSet) {
+  control::ResolveResult r;
+  r.name = params.name;
+  r.type = params.type;
+  r.rcode = dns::rcodeName(outcome.rcode);
+  r.fromCache = outcome.fromCache;
+  if (outcome.failure.empty()) {
+    r.serverName = outcome.server;
+    if (outcome.source == "DoT" || outcome.source == "DoH") {
+      r.server = Endpoint{outcome.serverAddress, outcome.serverPort};
+      r.protocol = outcome.source == "DoT" ? control::Protocol::kDoT : control::Protocol::kDoH;
+      if (!outcome.fromCache) r.rttMs = toMs(outcome.rtt);
+    }
+  } else {
+    r.serverName = outcome.failure;  // why the stub answered SERVFAIL itself
+  }
+  auto text = dns::answerText(outcome.answer);
+  if (!text) return r;
+  auto now = std::chrono::system_clock::now();
+  for (auto& rec : text->answers) {
+    if (rec.type == "A" || rec.type == "AAAA") {
+      if (auto address = IpAddress::parse(rec.data)) {
+        control::AddressAllowance a;
+        a.address = *address;
+        IpAddress key = *address;
+        if (enforce::classifyAnswerAddress(key) == enforce::AddressVerdict::kInsert) {
+          if (auto entry = allowSet.lookup(key)) {
+            a.allowed = true;
+            a.remainingSeconds =
+                std::chrono::duration_cast<std::chrono::seconds>(entry->expires - now).count();
+          }
+        }
+        r.addresses.push_back(a);
+      }
+    }
+    r.answers.push_back(control::ResourceRecord{std::move(rec.owner), std::move(rec.type), rec.ttl,
+                                                std::move(rec.data)});
+  }
+  return r;
+}
+
+const char* probeReason(upstream::ErrorClass cls) {
+  using upstream::ErrorClass;
+  switch (cls) {
+    case ErrorClass::kNone:
+      return "";
+    case ErrorClass::kRefused:
+      return "refused";
+    case ErrorClass::kTimeout:
+      return "timeout";
+    case ErrorClass::kNetwork:
+      return "network";
+    case ErrorClass::kCertExpired:
+      return "certificate-expired";
+    case ErrorClass::kNameMismatch:
+      return "name-mismatch";
+    case ErrorClass::kUnknownCa:
+      return "unknown-ca";
+    case ErrorClass::kCertInvalid:
+      return "certificate-invalid";
+    case ErrorClass::kPinMismatch:
+      return "pin-mismatch";
+    case ErrorClass::kClientCertRejected:
+      return "client-certificate-rejected";
+    case ErrorClass::kTls:
+      return "tls";
+    case ErrorClass::kClosed:
+      return "closed";
+    case ErrorClass::kHttp:
+      return "http";
+    case ErrorClass::kBadAnswer:
+      return "bad-answer";
+    case ErrorClass::kCancelled:
+      return "cancelled";
+  }
+  return "tls";
+}
+
+control::ServerProbe serverProbe(const upstream::ProbeReport& report, bool mtls) {
+  control::ServerProbe p;
+  p.name = report.server;
+  p.address = report.address;
+  p.port = report.port;
+  p.protocol = report.transport == upstream::Transport::kDoT ? control::Protocol::kDoT
+                                                             : control::Protocol::kDoH;
+  p.mtls = mtls;
+  struct Stage {
+    const char* step;
+    const char* reportStage;
+    const std::optional<std::chrono::microseconds>& time;
+  };
+  const Stage stages[] = {{"connect", "connect", report.tcpConnect},
+                          {"tls", "TLS", report.tlsHandshake},
+                          {"query", "query", report.query}};
+  for (const auto& s : stages) {
+    control::ProbeStep step;
+    step.step = s.step;
+    bool failedHere = !report.ok && report.stage == s.reportStage;
+    step.ok = s.time.has_value() && !failedHere;
+    if (s.time) step.ms = toMs(*s.time);
+    if (!step.ok) {
+      step.reason = probeReason(report.errorClass);
+      if (step.reason.empty()) step.reason = "cancelled";
+      step.error = report.error.empty() ? std::string("no result") : report.error;
+    }
+    bool ok = step.ok;
+    p.steps.push_back(std::move(step));
+    if (!ok) break;  // the protocol's steps stop at the first failure
+  }
+  return p;
+}
+
+}  // namespace ztdns::daemon
