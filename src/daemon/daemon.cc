@@ -9,6 +9,7 @@
 #include "daemon/change_events.h"
 #include "daemon/control_handler.h"
 #include "enforce/policy.h"
+#include "enforce/policy_script.h"
 #include "observe/operational_events.h"
 
 namespace ztdns::daemon {
@@ -104,7 +105,7 @@ Status Daemon::startAll() {
       config_.exemptionRules);
   enforce::Policy policy = enforce::policyFromConfig(config_);
   rateGuard_ = std::make_unique<observe::NftCounterRateGuard>(
-      enforce::kTableFamily, enforce::kTableName, observe::kRateGuardCounter,
+      enforce::kTableFamily, enforce::kTableName, enforce::nft_name::kLogSuppressed,
       policy.logPacketsPerSecond);
 
   observe::ConnectionMonitorOptions mo;

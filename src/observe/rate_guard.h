@@ -1,7 +1,8 @@
 // The kernel-side rate guard in front of NFLOG: when more new connections hit the log
 // rules than enforce's `limit rate` admits, the rest are still enforced but not logged.
-// The enforcement table counts them in a named counter; the observe thread reads it
-// periodically and reports the growth in Operational (event_id::kSuppressed).
+// The enforcement table counts them in a named counter (enforce::nft_name::kLogSuppressed); the
+// observe thread reads it periodically and reports the growth in Operational
+// (event_id::kSuppressed).
 #pragma once
 
 #include <cstdint>
@@ -11,9 +12,6 @@
 #include "common/result.h"
 
 namespace ztdns::observe {
-
-// Proposed name of the counter object in `table inet ztdns` (coordinate with enforce).
-inline constexpr const char* kRateGuardCounter = "log_rate_exceeded";
 
 class KernelRateGuard {
  public:
