@@ -68,7 +68,7 @@ ip route add default via 192.0.2.1
 ip neigh replace 192.0.2.1 lladdr 02:00:00:00:00:01 dev zt0 nud permanent
 nft -f - <<EOF
 table inet ztdns {
-  counter log_rate_exceeded { }
+  counter log_suppressed { }
   chain refuse {
     meta l4proto tcp reject with tcp reset
     reject with icmpx admin-prohibited
@@ -76,7 +76,7 @@ table inet ztdns {
   chain output {
     type filter hook output priority filter; policy accept;
     ct state established,related accept
-    ip daddr 203.0.113.0/24 ct state new limit rate over GUARD/second burst GUARD packets counter name "log_rate_exceeded" goto refuse
+    ip daddr 203.0.113.0/24 ct state new limit rate over GUARD/second burst GUARD packets counter name "log_suppressed" goto refuse
     ip daddr 203.0.113.0/24 ct state new log group 2932 prefix "ztdns block" goto refuse
   }
 }
@@ -208,7 +208,7 @@ int main(int argc, char** argv) {
   mo.eventsPerSecond = a.eventsPerSecond;
   mo.healthInterval = 1s;
   mo.rateGuardInterval = 1s;
-  NftCounterRateGuard guard("inet", "ztdns", kRateGuardCounter, a.guardRate);
+  NftCounterRateGuard guard("inet", "ztdns", "log_suppressed", a.guardRate);
   auto monitor = ConnectionMonitor::start(mo, *sink, nullptr, &guard);
   if (!monitor) {
     std::fprintf(stderr, "monitor: %s\n", monitor.error().message.c_str());

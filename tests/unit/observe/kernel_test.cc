@@ -46,17 +46,17 @@ ip neigh replace 192.0.2.1 lladdr 02:00:00:00:00:01 dev zt0 nud permanent
 ip -6 neigh replace 2001:db8:0:1::1 lladdr 02:00:00:00:00:01 dev zt0 nud permanent
 nft -f - <<'EOF'
 table inet ztdns {
-  counter log_rate_exceeded { }
+  counter log_suppressed { }
   chain refuse {
     meta l4proto tcp reject with tcp reset
     reject with icmpx admin-prohibited
   }
   chain block {
-    limit rate over 5000/second burst 1000 packets counter name "log_rate_exceeded" goto refuse
+    limit rate over 5000/second burst 1000 packets counter name "log_suppressed" goto refuse
     log group 2932 prefix "ztdns block" goto refuse
   }
   chain block_low_limit {
-    limit rate over 5/second burst 5 packets counter name "log_rate_exceeded" goto refuse
+    limit rate over 5/second burst 5 packets counter name "log_suppressed" goto refuse
     log group 2932 prefix "ztdns block" goto refuse
   }
   chain output {
@@ -667,7 +667,7 @@ TEST_F(KernelPipeline, AttributionByClassKernelVersusProcfs) {
 }
 
 TEST_F(KernelPipeline, FloodIsSummarisedAndTheKernelRateGuardReported) {
-  guard_ = std::make_unique<NftCounterRateGuard>("inet", "ztdns", kRateGuardCounter, 5);
+  guard_ = std::make_unique<NftCounterRateGuard>("inet", "ztdns", "log_suppressed", 5);
   ConnectionMonitorOptions o;
   o.eventsPerSecond = 20;
   o.summaryInterval = 1s;
@@ -724,12 +724,12 @@ TEST_F(KernelPipeline, FloodIsSummarisedAndTheKernelRateGuardReported) {
        waitFor([](const Event& e) { return e.fields.value("source", "") == "kernel"; }, 1)) {
     notLogged += e.fields["count"].get<uint64_t>();
   }
-  auto counter = NftCounterRateGuard("inet", "ztdns", kRateGuardCounter).packetsNotLogged();
+  auto counter = NftCounterRateGuard("inet", "ztdns", "log_suppressed").packetsNotLogged();
   ASSERT_TRUE(counter) << counter.error().message;
   auto missing = NftCounterRateGuard("inet", "ztdns", "no_such_counter").packetsNotLogged();
   ASSERT_FALSE(missing);
   EXPECT_NE(missing.error().message.find("no_such_counter"), std::string::npos);
-  EXPECT_FALSE(NftCounterRateGuard("bridge", "ztdns", kRateGuardCounter).packetsNotLogged());
+  EXPECT_FALSE(NftCounterRateGuard("bridge", "ztdns", "log_suppressed").packetsNotLogged());
   EXPECT_GT(notLogged, 0u);
   EXPECT_LE(notLogged, *counter);
 }
