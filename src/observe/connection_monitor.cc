@@ -195,6 +195,11 @@ class ConnectionMonitor::Pipeline {
   void checkGuard() {
     if (!guard_) return;
     auto value = guard_->packetsNotLogged();
+    if (!value && value.error().code == ENOENT) {
+      // No table (ZTDNS disabled, or not applied yet): nothing is enforced, nothing to count.
+      guardBaseline_.reset();
+      return;
+    }
     if (!value) {
       if (value.error().message != guardError_) {
         guardError_ = value.error().message;  // reported once per distinct error
