@@ -1,0 +1,181 @@
+// Config edits: one row per control change, with the config it must produce or the error the
+// client must get (its code and the words that name what is wrong).
+#include "daemon/config_edit.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "control/protocol.h"
+
+namespace ztdns::daemon {
+namespace {
+
+using ::testing::HasSubstr;
+
+IpAddress ip(const char* text) {
+  return IpAddress::parse(text).value();
+}
+IpPrefix prefix(const char* text) {
+  return IpPrefix::parse(text).value();
+}
+
+config::Config withOneServer() {
+  config::Config c;
+  config::SecureDnsServer s;
+  s.displayName = "pdns1";
+  s.ipAddress = ip("198.51.100.53");
+  s.priority = 1;
+  s.dnsOverTls = config::DotSettings{853, "pdns1.example.test"};
+  c.secureDnsServers.push_back(s);
+  return c;
+}
+
+control::AddServerParams dot(const char* address, const char* hostname) {
+  control::AddServerParams p;
+  p.type = control::Protocol::kDoT;
+  p.address = ip(address);
+  p.port = 853;
+  p.hostname = hostname;
+  return p;
+}
+
+control::AddServerParams doh(const char* address, const char* url) {
+  control::AddServerParams p;
+  p.type = control::Protocol::kDoH;
+  p.address = ip(address);
+  p.port = 443;
+  p.templateUrl = url;
+  return p;
+}
+
+void expectError(const Result<Edited>& r, control::ErrorCode code, const std::string& words) {
+  ASSERT_FALSE(r) << "the edit must fail";
+  EXPECT_EQ(control::errorCodeOf(r.error()), code) << r.error().message;
+  EXPECT_THAT(r.error().message, HasSubstr(words));
+}
+
+TEST(EditSetState, EnableWithoutAuditKeepsTheAuditFlagSoTheFirstEnableIsAudit) {
+  auto r = editSetState(withOneServer(), {true, std::nullopt});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(r->config.enabled);
+  EXPECT_TRUE(r->config.auditModeEnabled);
+
+  auto enforce = editSetState(r->config, {true, false});
+  ASSERT_TRUE(enforce);
+  EXPECT_FALSE(enforce->config.auditModeEnabled);
+  auto again = editSetState(enforce->config, {true, std::nullopt});
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(again->config.auditModeEnabled) << "audit absent keeps enforcing";
+
+  auto off = editSetState(enforce->config, {false, false});
+  ASSERT_TRUE(off);
+  EXPECT_FALSE(off->config.enabled);
+}
+
+TEST(EditSetState, EnablingWithoutAServerIsRefused) {
+  expectError(editSetState(config::Config{}, {true, std::nullopt}), control::ErrorCode::kConflict,
+              "no protective DNS server is configured");
+  EXPECT_TRUE(editSetState(config::Config{}, {false, false})) << "disabling is always fine";
+}
+
+TEST(EditAddServer, ANewAddressAddsAServerWithDefaults) {
+  auto r = editAddServer(config::Config{}, dot("198.51.100.54", "pdns2.example.test"));
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(r->config.secureDnsServers.size(), 1u);
+  const auto& s = r->config.secureDnsServers[0];
+  EXPECT_EQ(s.displayName, "198.51.100.54");
+  EXPECT_EQ(s.priority, 100);
+  ASSERT_TRUE(s.dnsOverTls);
+  EXPECT_EQ(s.dnsOverTls->certificateSubjectName, "pdns2.example.test");
+  EXPECT_FALSE(s.dnsOverHttps);
+}
+
+TEST(EditAddServer, AnExistingAddressGainsTheOtherTransportAndNewNameAndPriority) {
+  auto p = doh("198.51.100.53", "https://pdns1.example.test/dns-query");
+  p.name = "primary";
+  p.priority = 7;
+  auto r = editAddServer(withOneServer(), p);
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(r->config.secureDnsServers.size(), 1u);
+  const auto& s = r->config.secureDnsServers[0];
+  EXPECT_TRUE(s.dnsOverTls && s.dnsOverHttps);
+  EXPECT_EQ(s.dnsOverHttps->queryUrl, "https://pdns1.example.test/dns-query");
+  EXPECT_EQ(s.displayName, "primary");
+  EXPECT_EQ(s.priority, 7);
+}
+
+TEST(EditAddServer, ConflictsAndInvalidValuesAreRefusedWithTheirReason) {
+  expectError(editAddServer(withOneServer(), dot("198.51.100.53", "x.example.test")),
+              control::ErrorCode::kConflict, "server 198.51.100.53 already has DoT");
+  auto sameName = dot("198.51.100.54", "pdns2.example.test");
+  sameName.name = "pdns1";
+  expectError(editAddServer(withOneServer(), sameName), control::ErrorCode::kConflict,
+              "a server named \"pdns1\" exists already");
+  auto badPriority = dot("198.51.100.54", "pdns2.example.test");
+  badPriority.priority = 5000;
+  expectError(editAddServer(withOneServer(), badPriority), control::ErrorCode::kInvalidParams,
+              "priority");
+}
+
+TEST(EditDeleteServer, OneOrAllAndNeverTheLastWhileEnabled) {
+  config::Config two =
+      editAddServer(withOneServer(), dot("198.51.100.54", "b.example.test"))->config;
+  std::vector<IpAddress> deleted;
+  auto one = editDeleteServer(two, {ip("198.51.100.53")}, deleted);
+  ASSERT_TRUE(one);
+  EXPECT_EQ(deleted, std::vector<IpAddress>{ip("198.51.100.53")});
+  EXPECT_EQ(one->config.secureDnsServers.size(), 1u);
+
+  auto all = editDeleteServer(two, {std::nullopt}, deleted);
+  ASSERT_TRUE(all);
+  EXPECT_EQ(deleted.size(), 2u);
+  EXPECT_TRUE(all->config.secureDnsServers.empty());
+
+  expectError(editDeleteServer(two, {ip("203.0.113.1")}, deleted), control::ErrorCode::kNotFound,
+              "no server with address 203.0.113.1");
+
+  two.enabled = true;
+  expectError(editDeleteServer(two, {std::nullopt}, deleted), control::ErrorCode::kConflict,
+              "would leave no server while ZTDNS is enabled");
+  EXPECT_TRUE(editDeleteServer(two, {ip("198.51.100.54")}, deleted)) << "one of two is fine";
+}
+
+TEST(EditExceptions, AddNormalisesWithAWarningAndRefusesDuplicates) {
+  control::AddExceptionParams p{"relay", "media relay", {prefix("203.0.113.201/31")}};
+  auto r = editAddException(config::Config{}, p);
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(r->config.exemptionRules.size(), 1u);
+  EXPECT_EQ(r->config.exemptionRules[0].ipAddresses[0], prefix("203.0.113.200/31"));
+  ASSERT_EQ(r->warnings.size(), 1u);
+  EXPECT_THAT(r->warnings[0], HasSubstr("203.0.113.201/31"));
+
+  expectError(editAddException(r->config, p), control::ErrorCode::kConflict,
+              "an exception named \"relay\" exists already");
+  auto gone = editDeleteException(r->config, {"relay"});
+  ASSERT_TRUE(gone);
+  EXPECT_TRUE(gone->config.exemptionRules.empty());
+  expectError(editDeleteException(gone->config, {"relay"}), control::ErrorCode::kNotFound,
+              "no exception named \"relay\"");
+}
+
+TEST(EditCertificates, TrustedCaAndClientCertNeedReadableFilesAndReportAbsence) {
+  expectError(editAddTrustedCa(config::Config{}, {"/nonexistent/ca.pem"}),
+              control::ErrorCode::kInvalidParams, "/nonexistent/ca.pem");
+  expectError(editDeleteTrustedCa(config::Config{}, {"/etc/ca.pem"}), control::ErrorCode::kNotFound,
+              "is not a trusted CA file");
+  expectError(editDeleteClientCert(config::Config{}), control::ErrorCode::kNotFound,
+              "no client certificate is configured");
+  expectError(editAddClientCert(config::Config{}, {"/nonexistent/c.pem", "/nonexistent/c.key"}),
+              control::ErrorCode::kInvalidParams, "/nonexistent/c.pem");
+}
+
+TEST(EditLogSet, OnlyThePermittedChannelSwitches) {
+  auto on = editLogSet(config::Config{}, {control::LogChannel::kPermitted, true});
+  ASSERT_TRUE(on);
+  EXPECT_TRUE(on->config.permittedConnectionsLogEnabled);
+  expectError(editLogSet(config::Config{}, {control::LogChannel::kBlocked, false}),
+              control::ErrorCode::kInvalidParams, "only the permitted channel");
+}
+
+}  // namespace
+}  // namespace ztdns::daemon

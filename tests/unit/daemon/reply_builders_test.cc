@@ -1,0 +1,149 @@
+// Reply builders: daemon snapshots in the control protocol's shapes.
+#include "daemon/reply_builders.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <asio/io_context.hpp>
+
+#include "dns_packet_builder.h"
+#include "fake_allow_set.h"
+
+namespace ztdns::daemon {
+namespace {
+
+using ::testing::HasSubstr;
+
+IpAddress ip(const char* text) {
+  return IpAddress::parse(text).value();
+}
+
+TEST(ServerList, TransportsCarryTheirIdentityAndHealthDoTFirst) {
+  config::Config c;
+  config::SecureDnsServer s;
+  s.displayName = "pdns1";
+  s.ipAddress = ip("198.51.100.53");
+  s.priority = 3;
+  s.dnsOverHttps = config::DohSettings{443, "https://doh.example.test/dns-query"};
+  s.dnsOverTls = config::DotSettings{853, "pdns1.example.test"};
+  c.secureDnsServers = {s};
+  upstream::ServerStatus dotDown;
+  dotDown.address = s.ipAddress;
+  dotDown.transport = upstream::Transport::kDoT;
+  dotDown.healthy = false;
+  dotDown.lastError = "connect: connection refused";
+  upstream::ServerStatus dohUp;
+  dohUp.address = s.ipAddress;
+  dohUp.transport = upstream::Transport::kDoH;
+  dohUp.lastRtt = std::chrono::microseconds(2500);
+
+  auto list = serverList(c, {dohUp, dotDown});
+  ASSERT_EQ(list.servers.size(), 1u);
+  const auto& info = list.servers[0];
+  EXPECT_EQ(info.priority, 3);
+  ASSERT_EQ(info.transports.size(), 2u);
+  EXPECT_EQ(info.transports[0].protocol, control::Protocol::kDoT);
+  EXPECT_EQ(info.transports[0].hostname, "pdns1.example.test");
+  EXPECT_FALSE(info.transports[0].healthy);
+  EXPECT_EQ(info.transports[0].lastError, "connect: connection refused");
+  EXPECT_EQ(info.transports[1].protocol, control::Protocol::kDoH);
+  EXPECT_EQ(info.transports[1].hostname, "doh.example.test");
+  EXPECT_TRUE(info.transports[1].healthy);
+  EXPECT_DOUBLE_EQ(*info.transports[1].lastRttMs, 2.5);
+}
+
+TEST(ServerProbe, StepsStopAtTheFailureWithItsStableReason) {
+  upstream::ProbeReport r;
+  r.server = "wrong";
+  r.address = ip("198.51.100.56");
+  r.port = 853;
+  r.tcpConnect = std::chrono::microseconds(400);
+  r.stage = "TLS";
+  r.errorClass = upstream::ErrorClass::kNameMismatch;
+  r.error = "TLS: certificate name mismatch";
+  auto p = serverProbe(r, true);
+  EXPECT_TRUE(p.mtls);
+  ASSERT_EQ(p.steps.size(), 2u);
+  EXPECT_EQ(p.steps[0].step, "connect");
+  EXPECT_TRUE(p.steps[0].ok);
+  EXPECT_DOUBLE_EQ(*p.steps[0].ms, 0.4);
+  EXPECT_EQ(p.steps[1].step, "tls");
+  EXPECT_FALSE(p.steps[1].ok);
+  EXPECT_EQ(p.steps[1].reason, "name-mismatch");
+  EXPECT_EQ(p.steps[1].error, "TLS: certificate name mismatch");
+
+  upstream::ProbeReport fine = r;
+  fine.ok = true;
+  fine.stage.clear();
+  fine.errorClass = upstream::ErrorClass::kNone;
+  fine.tlsHandshake = std::chrono::microseconds(2000);
+  fine.query = std::chrono::microseconds(900);
+  auto all = serverProbe(fine, false);
+  ASSERT_EQ(all.steps.size(), 3u);
+  for (const auto& s : all.steps) EXPECT_TRUE(s.ok) << s.step;
+}
+
+TEST(ProbeReason, EveryClassHasTheProtocolsCode) {
+  using upstream::ErrorClass;
+  EXPECT_STREQ(probeReason(ErrorClass::kRefused), "refused");
+  EXPECT_STREQ(probeReason(ErrorClass::kCertExpired), "certificate-expired");
+  EXPECT_STREQ(probeReason(ErrorClass::kUnknownCa), "unknown-ca");
+  EXPECT_STREQ(probeReason(ErrorClass::kClientCertRejected), "client-certificate-rejected");
+  EXPECT_STREQ(probeReason(ErrorClass::kPinMismatch), "pin-mismatch");
+}
+
+TEST(ResolveResult, RecordsServerAndWhetherEachAddressIsAllowedNow) {
+  asio::io_context io;
+  testing::FakeAllowSet allow(io);
+  allow.insert({{ip("203.0.113.82"), 60}}, {"www.chain.test", "pdns1"}, [](Status) {});
+  allow.ack(0);
+  io.run();
+
+  auto wire = testing::PacketBuilder::response("www.chain.test", 1)
+                  .cname("www.chain.test", 300, "host.cdn-b.test")
+                  .a("host.cdn-b.test", 30, "203.0.113.82")
+                  .a("host.cdn-b.test", 30, "203.0.113.99")
+                  .build();
+  resolver::ResolveOutcome o;
+  o.answer = wire;
+  o.source = "DoT";
+  o.server = "pdns1";
+  o.serverAddress = ip("198.51.100.53");
+  o.serverPort = 853;
+  o.rtt = std::chrono::microseconds(1500);
+  control::ResolveParams params{"www.chain.test", "A", std::nullopt};
+
+  auto r = resolveResult(params, o, allow);
+  EXPECT_EQ(r.rcode, "NOERROR");
+  ASSERT_EQ(r.answers.size(), 3u);
+  EXPECT_EQ(r.answers[0].type, "CNAME");
+  EXPECT_EQ(r.answers[0].data, "host.cdn-b.test.");
+  EXPECT_EQ(r.answers[1].ttl, 30u);
+  EXPECT_EQ(r.serverName, "pdns1");
+  ASSERT_TRUE(r.server);
+  EXPECT_EQ(r.server->port, 853);
+  EXPECT_EQ(r.protocol, control::Protocol::kDoT);
+  EXPECT_DOUBLE_EQ(*r.rttMs, 1.5);
+  ASSERT_EQ(r.addresses.size(), 2u);
+  EXPECT_TRUE(r.addresses[0].allowed);
+  ASSERT_TRUE(r.addresses[0].remainingSeconds);
+  EXPECT_GT(*r.addresses[0].remainingSeconds, 0);
+  EXPECT_FALSE(r.addresses[1].allowed) << "never inserted, so never reported as allowed";
+}
+
+TEST(ResolveResult, AStubSERVFAILSaysWhyAndNamesNoServer) {
+  asio::io_context io;
+  testing::FakeAllowSet allow(io);
+  resolver::ResolveOutcome o;
+  o.answer = testing::PacketBuilder::response("x.test", 1).rcode(2).build();
+  o.rcode = 2;
+  o.failure = "every protective DNS server failed";
+  auto r = resolveResult({"x.test", "A", std::nullopt}, o, allow);
+  EXPECT_EQ(r.rcode, "SERVFAIL");
+  EXPECT_FALSE(r.server);
+  EXPECT_THAT(r.serverName, HasSubstr("every protective DNS server failed"));
+  EXPECT_TRUE(r.addresses.empty());
+}
+
+}  // namespace
+}  // namespace ztdns::daemon
