@@ -414,9 +414,15 @@ void PoolCore::emitHealth(const Slot& s, bool healthy, const std::string& error)
   e.eventId = observe::event_id::kUpstreamHealth;
   e.action = "HEALTH";
   e.message = "upstream " + s.ep.label() + (healthy ? " is up" : " is down: " + error);
-  e.fields = {{"server", c.serverName}, {"address", c.address.toString()},
-              {"port", c.port},         {"transport", transportName(c.transport)},
-              {"priority", c.priority}, {"healthy", healthy}};
+  // `state` is the field docs/logging.md names (and journald's ZTDNS_STATE); `healthy`
+  // stays for readers that already use it.
+  e.fields = {{"server", c.serverName},
+              {"state", healthy ? "up" : "down"},
+              {"address", c.address.toString()},
+              {"port", c.port},
+              {"transport", transportName(c.transport)},
+              {"priority", c.priority},
+              {"healthy", healthy}};
   if (!healthy) {
     e.fields["error"] = error;
     e.fields["retryInMs"] = s.backoff.count();
