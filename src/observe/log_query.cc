@@ -67,11 +67,15 @@ bool matchesFilter(const nlohmann::json& e, const LogFilter& f, SystemTime now) 
     if (!t || *t < now - *f.since) return false;
   }
   if (f.process) {
+    // The executable path, its basename, or the systemd unit (docs/cli.md, as
+    // control::logEventMatches).
     std::string process = str(e, "process");
-    if (process.empty()) return false;
+    std::string unit = str(e, "unit");
     const std::string& want = *f.process;
     bool match =
-        process == want || (want.find('/') == std::string::npos && basename(process) == want);
+        (!process.empty() &&
+         (process == want || (want.find('/') == std::string::npos && basename(process) == want))) ||
+        (!unit.empty() && unit == want);
     if (!match) return false;
   }
   if (f.dst) {

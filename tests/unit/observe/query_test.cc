@@ -104,6 +104,10 @@ TEST(LogQuery, FiltersAcrossRotatedFilesOldestFirst) {
   LogFilter byPath;
   byPath.process = "/usr/bin/curl";  // a path matches only that path
   EXPECT_EQ(queryLog(dir.path(), Channel::Blocked, byPath, now)->events.size(), 2u);
+  LogFilter byUnit;
+  byUnit.process = "/";  // the unit (here the cgroup path) matches too, as docs/cli.md says
+  EXPECT_EQ(queryLog(dir.path(), Channel::Blocked, byUnit, now)->events.size(),
+            all->events.size());
 
   LogFilter byPrefix;
   byPrefix.dst = *IpPrefix::parse("203.0.113.0/28");
