@@ -205,6 +205,10 @@ UpstreamError TlsConnection::explainClose(UpstreamError why) const {
   // The server asked for a client certificate, then closed before sending a single byte
   // of data: it did not accept ours (or we had none).
   if (why.cls == ErrorClass::kClosed && timing_.certRequested && !gotData_) {
+    // A TLS 1.3 server such as nginx issues a ticket before it rejects us. Resuming that
+    // session would be refused the same way, but without a CertificateRequest to tell
+    // why (the probe would report "close_notify from the server"): drop it.
+    if (params_.sessions) params_.sessions->clear();
     return {ErrorClass::kClientCertRejected, params_.tls->hasClientCertificate()
                                                  ? "TLS: client certificate rejected"
                                                  : "TLS: client certificate required"};
