@@ -140,6 +140,14 @@ assert_eq "$(jq -r '[.protocol, .srcPort, .dst] | join(" ")' <<<"$ev")" "udp 546
 assert_eq "$(jq -r .process <<<"$ev")" "$(readlink -f "$(_lab_exe dhclient)")" "... by dhclient"
 lab_stop_dhcp
 
+step "log show permitted"
+table=$(lab_ztdns log show permitted)
+assert_match "$(head -n 1 <<<"$table")" '^TIME +ACTION +PROTO +SOURCE +DESTINATION +PROCESS +UNIT +REASON' "the table has a REASON column"
+assert_match "$table" "PERMIT +tcp +$LAB_CLIENT4:[0-9]+ +$LAB_WEB4:80 +$(logs_exe curl) \\([0-9]+\\) +/ +resolved www.allowed.test via pdns1" "a resolved row"
+assert_match "$table" "exception media relay" "an exception row"
+assert_eq "$(lab_ztdns log show permitted json | jq -r .reason.type | sort -u | tr '\n' ' ')" "dhcp exception loopback ndp resolved server " \
+  "log show permitted json: every reason type"
+
 step "log set permitted enable=no: at once, and persisted"
 assert_output "The PermittedConnections log is now off." "ztdns log set permitted enable=no" lab_ztdns log set permitted enable=no
 assert_eq "$(jq -r .permittedConnectionsLogEnabled "$conf")" false "the config file says permittedConnectionsLogEnabled: false"
