@@ -24,7 +24,9 @@ uint32_t Config::allowSecondsForTtl(uint32_t ttl) const {
   uint64_t seconds = uint64_t{ttl} + allowGraceSeconds;
   seconds = std::max<uint64_t>(seconds, minimumAllowTimeInSeconds);
   seconds = std::min<uint64_t>(seconds, maximumConnectionTimeInSeconds);
-  return static_cast<uint32_t>(seconds);
+  // At least a second: an allow of 0 s is no allow (the allow set refuses it, and the
+  // client would get SERVFAIL for every TTL-0 answer when minimum and grace are both 0).
+  return static_cast<uint32_t>(std::max<uint64_t>(seconds, 1));
 }
 
 namespace {

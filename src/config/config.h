@@ -101,7 +101,7 @@ struct Config {
   Config();  // fills the defaults above, including listenAddresses
 
   // clamp(ttl + grace, minimum, maximum): how long an answer's addresses stay allowed.
-  // Never overflows; never exceeds maximumConnectionTimeInSeconds.
+  // Never overflows; never exceeds maximumConnectionTimeInSeconds; never below 1 s.
   uint32_t allowSecondsForTtl(uint32_t ttl) const;
 
   friend bool operator==(const Config&, const Config&) = default;

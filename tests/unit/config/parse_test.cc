@@ -765,7 +765,8 @@ TEST(AllowSecondsForTtl, ClampsTtlPlusGrace) {
   EXPECT_EQ(c.allowSecondsForTtl(UINT32_MAX - 10), 86400u);
   c.minimumAllowTimeInSeconds = 0;
   c.allowGraceSeconds = 0;
-  EXPECT_EQ(c.allowSecondsForTtl(0), 0u);
+  EXPECT_EQ(c.allowSecondsForTtl(0), 1u);  // never 0: the allow set refuses a 0 s allow
+  EXPECT_EQ(c.allowSecondsForTtl(7), 7u);
   c.minimumAllowTimeInSeconds = 86400;
   EXPECT_EQ(c.allowSecondsForTtl(0), 86400u);
   // Even an unvalidated min > max never allows longer than the maximum.
