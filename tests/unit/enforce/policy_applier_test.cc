@@ -84,6 +84,8 @@ TEST_F(PolicyApplierTest, AFailedApplyLeavesTheTableByteForByteAndSaysWhy) {
       *script + "create element inet ztdns allow4 { 203.0.113.80 timeout 5s }\n");
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.error().message.find("File exists"), std::string::npos) << st.error().message;
+  EXPECT_NE(st.error().message.find("| create element inet ztdns allow4"), std::string::npos)
+      << "the message names the command the kernel refused: " << st.error().message;
   EXPECT_EQ(st.error().message.find('\n'), std::string::npos) << "one line";
   EXPECT_EQ(*applier_->listTable(true), *listed);
 
@@ -93,6 +95,31 @@ TEST_F(PolicyApplierTest, AFailedApplyLeavesTheTableByteForByteAndSaysWhy) {
   auto bad = applier_->apply(invalid);
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().message.find("logPacketsPerSecond"), std::string::npos);
+  EXPECT_EQ(*applier_->listTable(true), *listed);
+}
+
+TEST_F(PolicyApplierTest, ARuleOfSomeoneElseUsingAReplacedSetMakesTheKernelRefuse) {
+  // An administrator's chain inside our table uses @exc4, which every apply replaces
+  // (delete + add): the kernel refuses the delete (EBUSY) and rolls the whole apply back.
+  Policy before;
+  before.audit = false;
+  before.exceptions = {{"relay", {prefix("203.0.113.200/32")}}};
+  ASSERT_TRUE(applier_->apply(before).ok());
+  ASSERT_EQ(
+      runShell("nft add chain inet ztdns admin_in '{ type filter hook input priority 0; }' && "
+               "nft add rule inet ztdns admin_in ip saddr @exc4 accept"),
+      0);
+  auto listed = applier_->listTable(true);
+  ASSERT_TRUE(listed.ok());
+  Policy after = before;
+  after.exceptions.push_back({"more", {prefix("203.0.113.81/32")}});
+  auto st = applier_->apply(after);
+  ASSERT_FALSE(st.ok());
+  const std::string& m = st.error().message;
+  EXPECT_NE(m.find("Device or resource busy"), std::string::npos) << m;
+  EXPECT_NE(m.find("| delete set inet ztdns exc4"), std::string::npos)
+      << "names the refused command, not the script's first line: " << m;
+  EXPECT_NE(m.find("ztdns-policy:"), std::string::npos) << "and its line in the script: " << m;
   EXPECT_EQ(*applier_->listTable(true), *listed);
 }
 
