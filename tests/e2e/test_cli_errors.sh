@@ -153,8 +153,9 @@ step "the kernel refuses the new policy: the data plane is rolled back too"
 lab_client nft add chain inet ztdns intruder
 lab_client nft add rule inet ztdns intruder ip daddr @exc4 accept
 cli_ops_mark
-refused 1 "add server while the kernel refuses" "the kernel refused the new policy, the previous one stays: nftables: Error: Could not process rule: Device or resource busy" \
+refused 1 "add server while the kernel refuses" "the kernel refused the new policy, the previous one stays: nftables: ztdns-policy:" \
   add server type=dot address="$LAB_MTLS_4" hostname="$LAB_MTLS_NAME" name=mtls
+assert_contains "$CLI_ERR" "Error: Could not process rule: Device or resource busy | delete set inet ztdns exc4" "... the kernel's error and the command it refused"
 assert_ops "... Operational: the enforcement error" '"action":"ERROR".*Device or resource busy'
 assert_cli 1 "... the server did not reach the data plane" resolve "$LAB_WEB_NAME" server="$LAB_MTLS_4"
 assert_contains "$CLI_ERR" "is not configured" "... (not configured)"
