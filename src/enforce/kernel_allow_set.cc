@@ -19,6 +19,7 @@
 #include "enforce/conntrack_probe.h"
 #include "enforce/set_elem_netlink.h"
 #include "observe/event_sink.h"
+#include "observe/operational_events.h"
 
 namespace ztdns::enforce {
 
@@ -142,7 +143,7 @@ class KernelAllowSet::Core : public std::enable_shared_from_this<Core> {
   void onReadable();
   void onAck(uint32_t seq, int err);
   void armSweep();
-  void reportCapacity(const char* action, const std::string& message, uint64_t count);
+  void reportCapacity(bool refused, uint64_t count, size_t size);
 
   asio::io_context& io_;
   observe::EventSink& events_;
@@ -212,7 +213,7 @@ void KernelAllowSet::Core::insert(std::vector<AllowRequest> requests, AllowOrigi
     for (const auto& item : items) keep.push_back(item.address);
     if (auto room = makeRoom(newSlots, now, keep); !room) {
       refused_.fetch_add(1, std::memory_order_relaxed);
-      reportCapacity("REFUSE", room.error().message, 1);
+      reportCapacity(true, 1, mirror_.size());
       return finishNow(room.error());
     }
   }
@@ -278,31 +279,24 @@ Status KernelAllowSet::Core::makeRoom(size_t newSlots, Clock::time_point now,
     }
   }
   evicted_.fetch_add(chosen.size(), std::memory_order_relaxed);
-  reportCapacity("EVICT",
-                 "allow set full (" + std::to_string(cap) + "): evicted " +
-                     std::to_string(chosen.size()) +
-                     " addresses closest to expiry without live connections",
-                 chosen.size());
+  reportCapacity(false, chosen.size(), size);  // the size that was too big
   return okStatus();
 }
 
-void KernelAllowSet::Core::reportCapacity(const char* action, const std::string& message,
-                                          uint64_t count) {
+void KernelAllowSet::Core::reportCapacity(bool refused, uint64_t count, size_t size) {
   // At most one event per kind per second; the next one carries what was left unsaid.
-  const int kind = std::strcmp(action, "EVICT") == 0 ? 0 : 1;
+  // The format is Operational CAPACITY (102) of docs/logging.md, via observe::ops.
+  const int kind = refused ? 1 : 0;
   unreportedCapacity_[kind] += count;
   const auto now = Clock::now();
   if (now - lastCapacityEvent_[kind] < std::chrono::seconds(1)) return;
   lastCapacityEvent_[kind] = now;
-  observe::Event e;
-  e.channel = observe::Channel::Operational;
-  e.eventId = observe::event_id::kAllowCapacity;
-  e.action = action;
-  e.message = message;
-  e.fields = {{"count", unreportedCapacity_[kind]},
-              {"capacity", capacity_},
-              {"evictedTotal", evicted_.load()},
-              {"refusedTotal", refused_.load()}};
+  observe::Event e = observe::ops::allowCapacity(
+      refused ? "inserts refused, answered SERVFAIL (every allowed address has a live connection)"
+              : "addresses evicted early (closest to expiry, without live connections)",
+      unreportedCapacity_[kind], size, capacity_);
+  e.fields["evictedTotal"] = evicted_.load();
+  e.fields["refusedTotal"] = refused_.load();
   unreportedCapacity_[kind] = 0;
   events_.emit(std::move(e));
 }

@@ -266,8 +266,10 @@ TEST_F(KernelAllowSetTest, WhenFullItEvictsTheEntryClosestToExpiryWithoutAFlow) 
   bool evictEvent = false, refuseEvent = false;
   for (const auto& ev : events_.events()) {
     if (ev.eventId != observe::event_id::kAllowCapacity) continue;
-    evictEvent |= ev.action == "EVICT";
-    refuseEvent |= ev.action == "REFUSE";
+    EXPECT_EQ(ev.action, "CAPACITY");  // docs/logging.md
+    const std::string what = ev.fields.value("what", "");
+    evictEvent |= what.find("evicted") != std::string::npos;
+    refuseEvent |= what.find("refused") != std::string::npos;
   }
   EXPECT_TRUE(evictEvent);
   EXPECT_TRUE(refuseEvent);
