@@ -103,7 +103,7 @@ logs_rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 # nothing mounted there is seen outside) and then execs ztdnsd, so the pid is ztdnsd's.
 # ip netns exec mounts a fresh /sys without the cgroup2 hierarchy; the wrapper mounts it
 # at /sys/fs/cgroup so that events can name units, as on a host. LOGS_ZTDNSD_SETUP is a
-# shell snippet the wrapper runs before that (e.g. a tmpfs over the log directory).
+# shell snippet the wrapper runs after that (e.g. a tmpfs over the log directory).
 # LOGS_UNITS=1 afterwards when ztdnsd sees a cgroup2 hierarchy, else 0.
 logs_ztdnsd_start() {
   local wrap=$LAB_DIR/ztdnsd-logs-wrapper real
@@ -112,8 +112,8 @@ logs_ztdnsd_start() {
   {
     echo '#!/bin/sh'
     echo 'set -e'
-    printf '%s\n' "${LOGS_ZTDNSD_SETUP:-:}"
     echo "grep -q ' - cgroup2 ' /proc/self/mountinfo || mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null || true"
+    printf '%s\n' "${LOGS_ZTDNSD_SETUP:-:}"
     printf 'exec %q "$@"\n' "$real"
   } >"$wrap"
   chmod +x "$wrap"
