@@ -11,7 +11,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/resolver.sh"
 require_lab
 
-LAB_PDNS_TCP_IDLE_MS=1500
+export LAB_PDNS_TCP_IDLE_MS=1500  # read by lab_up
 lab_up
 conf=$LAB_DIR/ztdns.json
 lab_config_write "$conf" --server pdns1:dot --server pdns2:doh:2:6 enabled=true auditModeEnabled=false
@@ -24,7 +24,9 @@ established() {  # ADDR PORT: ztdnsd's established connections to it
 
 step "30 queries over DoT share one connection"
 lab_count_reset
-out=$(dns_client pipeline $(for i in $(seq 1 30); do echo "$(lab_race_name "$i")"; done))
+names=()
+for i in $(seq 1 30); do names+=("$(lab_race_name "$i")"); done
+out=$(dns_client pipeline "${names[@]}")
 assert_eq "$(jq_py 'd["received"]' <<<"$out")" 30 "30 answers"
 assert_eq "$(jq_py 'sum(1 for a in d["answers"] if a["rcode"] == "NOERROR")' <<<"$out")" 30 "... all NOERROR"
 assert_le "$(lab_count syn_dot)" 1 "at most one new connection to pdns1:853 (SYNs: $(lab_count syn_dot))"
@@ -33,7 +35,9 @@ assert_eq "$(established "$LAB_PDNS1_4" 853)" 1 "one established connection to p
 step "the DoH server: 30 queries share one HTTP/2 connection"
 lab_pdns_stop pdns1
 lab_count_reset
-out=$(dns_client pipeline $(for i in $(seq 31 60); do echo "$(lab_race_name "$i"):AAAA"; done))
+names=()
+for i in $(seq 31 60); do names+=("$(lab_race_name "$i"):AAAA"); done
+out=$(dns_client pipeline "${names[@]}")
 assert_eq "$(jq_py 'sum(1 for a in d["answers"] if a["rcode"] == "NOERROR")' <<<"$out")" 30 "30 NOERROR answers from pdns2"
 assert_eq "$(lab_count syn_doh)" 1 "one connection to [$LAB_PDNS2_6]:443 (one SYN)"
 lab_pdns_start pdns1
