@@ -59,4 +59,13 @@ const std::vector<IpAddress>* HostsFile::find(const dns::Name& lowerName) const 
   return it == names_.end() ? nullptr : &it->second;
 }
 
+std::vector<IpAddress> HostsFile::allAddresses() const {
+  std::vector<IpAddress> out;
+  for (const auto& [name, addresses] : names_)
+    out.insert(out.end(), addresses.begin(), addresses.end());
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 }  // namespace ztdns::resolver

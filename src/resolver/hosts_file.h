@@ -21,6 +21,8 @@ class HostsFile {
 
   // Addresses for a lowercase name, in file order, or nullptr.
   const std::vector<IpAddress>* find(const dns::Name& lowerName) const;
+  // Every address in the file, each once.
+  std::vector<IpAddress> allAddresses() const;
   size_t size() const { return names_.size(); }
 
  private:

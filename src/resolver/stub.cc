@@ -14,6 +14,13 @@ namespace {
 // Our own guard past the deadline handed to the pool, for a pool that breaks its contract.
 constexpr auto kPoolGrace = std::chrono::milliseconds(100);
 constexpr auto kHostsRecheck = std::chrono::seconds(1);
+// glibc reads /etc/hosts itself ("files" before "dns" in nsswitch.conf) and never asks the
+// stub for those names, so answering them here is not enough: with the switch on, every
+// address in the file is kept allowed, re-asserted every kHostsRefresh (a no-op for the
+// kernel while the allows are fresh), and a line removed from the file stops being allowed
+// once its last allow runs out.
+constexpr auto kHostsRefresh = std::chrono::seconds(10);
+constexpr uint32_t kHostsAllowSeconds = 60;
 
 asio::ip::address toAsio(const IpAddress& a) {
   if (a.isV4()) {
@@ -159,6 +166,7 @@ Stub::Impl::Impl(asio::io_context& io, const config::Config& config, upstream::S
       options_(std::move(options)),
       cache_(options_.cacheBytes),
       sweepTimer_(io),
+      hostsTimer_(io),
       scratch_(dns::kMaxMessageSize) {}
 
 Stub::Impl::~Impl() {
@@ -240,10 +248,12 @@ Status Stub::Impl::start() {
     listening_ = std::move(bound);
   }
   if (config_.hostsFileResolutionEnabled) maybeReloadHosts(Clock::now());
+  keepHostsAllowed();
   return okStatus();
 }
 
 void Stub::Impl::stop() {
+  hostsTimer_.cancel();
   for (Listener& l : listeners_) closeListener(l);
   listeners_.clear();
   auto connections = std::move(connections_);
@@ -305,6 +315,7 @@ Status Stub::Impl::reconfigure(const config::Config& config) {
   hostsInode_ = 0;
   hostsSize_ = -1;
   if (config_.hostsFileResolutionEnabled) maybeReloadHosts(Clock::now());
+  keepHostsAllowed();
 
   if (listenChanged) {
     observe::Event e;
@@ -511,6 +522,26 @@ bool Stub::Impl::answerFromHosts(const dns::ClientQuery& query, ReplyTo& to) {
   job->waiters.push_back(Waiter{query, std::move(to)});
   allowThenRelease(job, 0);
   return true;
+}
+
+void Stub::Impl::keepHostsAllowed() {
+  hostsTimer_.cancel();
+  if (!config_.hostsFileResolutionEnabled || listeners_.empty()) return;
+  maybeReloadHosts(Clock::now());
+  std::vector<IpAddress> addresses = classify(hosts_.allAddresses());
+  if (!addresses.empty()) {
+    uint32_t seconds = std::max(config_.minimumAllowTimeInSeconds, kHostsAllowSeconds);
+    seconds = std::min(seconds, config_.maximumConnectionTimeInSeconds);
+    std::vector<enforce::AllowRequest> requests;
+    requests.reserve(addresses.size());
+    for (const IpAddress& a : addresses) requests.push_back({a, seconds});
+    // Nothing waits on it; a failure shows in the allow set's counters and events.
+    allow_.insert(std::move(requests), {"hosts file", options_.hostsPath}, [](Status) {});
+  }
+  hostsTimer_.expires_after(kHostsRefresh);
+  hostsTimer_.async_wait([this](const std::error_code& ec) {
+    if (!ec) keepHostsAllowed();
+  });
 }
 
 void Stub::Impl::maybeReloadHosts(Clock::time_point now) {

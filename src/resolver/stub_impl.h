@@ -134,6 +134,7 @@ class Stub::Impl {
   void process(const dns::ClientQuery& query, ReplyTo&& to, bool bypassCache);
   bool answerFromHosts(const dns::ClientQuery& query, ReplyTo& to);
   void maybeReloadHosts(Clock::time_point now);
+  void keepHostsAllowed();
 
   std::shared_ptr<Job> newJob();
   void askUpstream(const std::shared_ptr<Job>& job, const std::optional<IpAddress>& via);
@@ -184,6 +185,7 @@ class Stub::Impl {
   struct timespec hostsMtime_ {};
   ino_t hostsInode_ = 0;
   off_t hostsSize_ = -1;
+  asio::steady_timer hostsTimer_;
 
   Counters counters_;
   std::vector<uint8_t> scratch_;  // one answer being written

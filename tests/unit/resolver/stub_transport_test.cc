@@ -146,14 +146,25 @@ TEST_F(StubTransportTest, HostsFileNamesAreAnsweredLocallyAndAllowed) {
   options.hostsPath = path;
   ASSERT_TRUE(startStub(options).ok());
 
+  // glibc answers hosts names without asking the stub, so the file's addresses are allowed
+  // from the start (loopback excluded), with the origin "hosts file via <path>".
+  ASSERT_TRUE(allow_.waitForInserts(1));
+  auto kept = allow_.insertAt(0);
+  ASSERT_EQ(kept.requests.size(), 1u);
+  EXPECT_EQ(kept.requests.at(0).address.toString(), "203.0.113.200");
+  EXPECT_EQ(kept.requests.at(0).timeoutSeconds,
+            std::max<uint32_t>(config_.minimumAllowTimeInSeconds, 60));
+  EXPECT_EQ(kept.origin.name, "hosts file");
+  EXPECT_EQ(kept.origin.server, path);
+
   EXPECT_EQ(dig("+short Printer.LAN A", v4()), "203.0.113.200\n");
-  ASSERT_EQ(allow_.insertCount(), 1u);
-  auto insert = allow_.insertAt(0);
+  ASSERT_EQ(allow_.insertCount(), 2u);
+  auto insert = allow_.insertAt(1);
   EXPECT_EQ(insert.requests.at(0).address.toString(), "203.0.113.200");
   EXPECT_EQ(insert.requests.at(0).timeoutSeconds, config_.allowSecondsForTtl(0));
   EXPECT_EQ(insert.origin.server, path);
   EXPECT_EQ(dig("+short localhost A", v4()), "127.0.0.1\n");
-  EXPECT_EQ(allow_.insertCount(), 1u);  // loopback is never inserted
+  EXPECT_EQ(allow_.insertCount(), 2u);  // loopback is never inserted
   std::string nodata = dig("printer.lan AAAA", v4());
   EXPECT_NE(nodata.find("NOERROR"), std::string::npos);
   EXPECT_NE(nodata.find("ANSWER: 0"), std::string::npos);
