@@ -18,8 +18,8 @@ lab_config_write "$conf" --server pdns1:dot --server pdns2:doh enabled=true audi
 lab_ztdnsd_start "$conf"
 many4=() many6=()
 for ((i = 1; i <= LAB_MANY_COUNT; i++)); do many4+=("$(lab_many_addr4 "$i")") many6+=("$(lab_many_addr6 "$i")"); done
-lab_count_add many_syn4 ip daddr 198.51.100.100-198.51.100.139 tcp dport 80 tcp flags '&' '(syn|ack)' == syn
-lab_count_add many_syn6 ip6 daddr 2001:db8:80::2:1-2001:db8:80::2:40 tcp dport 80 tcp flags '&' '(syn|ack)' == syn
+lab_count_add many_syn4 ip daddr "$(lab_many_addr4 1)-$(lab_many_addr4 "$LAB_MANY_COUNT")" tcp dport 80 tcp flags '&' '(syn|ack)' == syn
+lab_count_add many_syn6 ip6 daddr "$(lab_many_addr6 1)-$(lab_many_addr6 "$LAB_MANY_COUNT")" tcp dport 80 tcp flags '&' '(syn|ack)' == syn
 
 for fam in 4 6; do
   if [[ $fam == 4 ]]; then type=A addrs=("${many4[@]}") set=allow4; else type=AAAA addrs=("${many6[@]}") set=allow6; fi

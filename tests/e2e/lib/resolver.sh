@@ -141,3 +141,17 @@ count_unconfigured_add() {
   lab_count_add "$1_6" ip6 daddr != "$3" meta l4proto '{ tcp, udp }'
   lab_count_add "$1_udp" meta l4proto udp
 }
+# allow_addrs: every address in allow4 and allow6, sorted, one a line.
+allow_addrs() {
+  local f
+  for f in 4 6; do
+    lab_client nft -j list set inet ztdns "allow$f" 2>/dev/null | python3 -c 'import json, sys
+try:
+    d = json.load(sys.stdin)
+except ValueError:
+    sys.exit(0)
+for o in d["nftables"]:
+    for e in o.get("set", {}).get("elem", []):
+        print(e["elem"]["val"] if isinstance(e, dict) and "elem" in e else e)'
+  done | sort
+}
