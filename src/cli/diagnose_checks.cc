@@ -549,8 +549,10 @@ Check checkAuditFindings(const EventBatch& batch, bool audit, uint64_t sinceSeco
   c.status = CheckStatus::kWarn;
   size_t n = batch.events.size();
   c.message = std::to_string(n) + (n == 1 ? " connection " : " connections ") +
-              (audit ? "would have been blocked (audit mode)" : "were blocked") + " in the last " +
-              window + (batch.truncated ? " (at least)" : "");
+              (audit    ? "would have been blocked (audit mode)"
+               : n == 1 ? "was blocked"
+                        : "were blocked") +
+              " in the last " + window + (batch.truncated ? " (at least)" : "");
   c.details.push_back("top destinations: " + top(destinations));
   c.details.push_back("top processes: " + top(processes));
   c.remedy = "review them with ztdns log show blocked since=" + window.substr(0, window.find(' ')) +

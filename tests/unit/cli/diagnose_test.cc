@@ -285,6 +285,9 @@ TEST(DiagnoseChecks, Step5AuditFindings) {
             "since=1h propose exceptions");
   EXPECT_EQ(checkAuditFindings(batch, false, 3600).message,
             "4 connections were blocked in the last 1h");
+  batch.events.resize(1);
+  EXPECT_EQ(checkAuditFindings(batch, false, 3600).message,
+            "1 connection was blocked in the last 1h");
 }
 
 TEST(HostFacts, ResolvConfParsing) {
