@@ -53,7 +53,7 @@ launch() {
 
 # workload FIRST_RACE_INDEX: every client once per family.
 workload() {
-  local k=$1 fam d u url cg
+  local k=$1 fam d u cg
   for fam in 4 6; do
     next() { d=$(lab_race_addr$fam "$k"); k=$((k + 1)); [[ $fam == 4 ]] && u=$d || u="[$d]"; }
     cg=${cg_unit:--}

@@ -28,6 +28,7 @@ printf '[Journal]\nStorage=volatile\nForwardToSyslog=no\nForwardToKMsg=no\nForwa
 q() { printf %q "$1"; }
 # In ztdnsd's mount namespace, before it starts: journald on private directories. It is
 # ztdnsd's child and in its process group, so it stops with it.
+# shellcheck disable=SC2034  # read by logs_ztdnsd_start
 LOGS_ZTDNSD_SETUP="mount --bind $(q "$j/run-systemd") /run/systemd
 mount --bind $(q "$j/run-log") /run/log
 mount --bind $(q "$j/journald.conf") /etc/systemd/journald.conf

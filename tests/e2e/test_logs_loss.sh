@@ -50,7 +50,7 @@ chattr +i "$blocked"
 lab_at_exit "chattr -i '$blocked' 2>/dev/null || true"
 lines_before=$(wc -l <"$blocked")
 lost_before=$(lost)
-for i in 1 2 3 4 5; do attempt; done
+for _ in 1 2 3 4 5; do attempt; done
 assert_eventually 15 "show stats counts the 5 lost lines" test "$(lost)" -eq $((lost_before + 5))
 assert_eq "$(wc -l <"$blocked")" "$lines_before" "the file did not change"
 keeps_working "unwritable"
@@ -74,6 +74,7 @@ lab_ztdnsd_stop
 
 step "the log directory full (tmpfs of 256 KiB in ztdnsd's mount namespace)"
 # The tmpfs exists only in ztdnsd's mount namespace (made by ip netns exec): read it there.
+# shellcheck disable=SC2034  # read by logs_ztdnsd_start
 LOGS_ZTDNSD_SETUP="mount -t tmpfs -o size=256k,mode=0750 tmpfs $(printf %q "$LAB_ZTDNSD_LOG_DIR")"
 logs_ztdnsd_start "$conf"
 unset LOGS_ZTDNSD_SETUP
@@ -96,7 +97,7 @@ lines_before=$(wc -l <"$copy/BlockedConnections.jsonl")
 lost_before=$(lost)
 blocked_before=$(lab_ztdns show stats json | jq .connections.blocked)
 # The file's last page may still take a few lines; 20 attempts fill it for sure.
-for i in $(seq 20); do attempt; done
+for _ in $(seq 20); do attempt; done
 _counted() { (($(lab_ztdns show stats json | jq .connections.blocked) >= blocked_before + 20)); }
 _counted_21() { (($(lab_ztdns show stats json | jq .connections.blocked) >= blocked_before + 21)) && (($(lost) - lost_before + $(snapshot; wc -l <"$copy/BlockedConnections.jsonl") - lines_before >= 21)); }
 assert_eventually 15 "ztdnsd saw the 20 attempts" _counted

@@ -6,7 +6,7 @@
 #   logs_client "$LAB_DIR/curl.pid" curl -sS http://203.0.113.81/   # pid in the file
 #   ev=$(logs_wait blocked 5 '.dst == $d and .dstPort == 80' --arg d "$LAB_IPONLY4")
 #   assert_eq "$(jq -r .pid <<<"$ev")" "$(cat "$LAB_DIR/curl.pid")" "curl's pid"
-# shellcheck disable=SC2016  # jq programs are single-quoted on purpose
+# shellcheck disable=SC2016,SC2034  # jq programs are single-quoted; LOGS_* are for the tests
 
 if [[ -n ${_LOGS_SH_LOADED:-} ]]; then return 0 2>/dev/null || true; fi
 _LOGS_SH_LOADED=1
