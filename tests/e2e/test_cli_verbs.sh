@@ -351,6 +351,22 @@ assert_cli 0 "show stats json" show stats json
 assert_eq "$(cli_json '[(.queries.total > 0), (.allowSet.inserted > 0), (.allowSet.size > 0), (.connections.blocked > 0), (.servfail | has("allServersFailed"))] | @tsv')" \
   "$(printf 'true\ttrue\ttrue\ttrue\ttrue')" "... counters that counted this test's query, inserts and blocks"
 
+step "show server and show state: health, last RTT, last error"
+assert_cli 0 "show server" show server
+assert_match "$CLI_OUT" "pdns1 +DoT +$LAB_PDNS1_4 +853 +1 +up +[0-9.]+ ms " "pdns1 is up, with the RTT of its last answer"
+lab_pdns_stop pdns1
+assert_eq "$(lab_client kdig @127.0.0.1 +short +timeout=10 +retry=0 "$LAB_V4ONLY_NAME" A)" "$LAB_V4ONLY_4" "with pdns1 stopped, a client query fails over to pdns2"
+assert_cli 0 "show server" show server
+assert_match "$CLI_OUT" "pdns1 +DoT +$LAB_PDNS1_4 +853 +1 +down .*connect: connection refused" "... pdns1 is down, with the last error"
+assert_cli 0 "show server json" show server json
+assert_eq "$(cli_json '.servers[] | select(.name == "pdns1") | .transports[0] | [.healthy, .lastError] | @tsv')" \
+  "$(printf 'false\tconnect: connection refused')" "... the same as JSON"
+assert_eq "$(cli_json '.servers[] | select(.name == "pdns2") | .transports[0] | [.healthy, (.lastRttMs > 0)] | @tsv')" \
+  "$(printf 'true\ttrue')" "... pdns2 up, with its last RTT"
+assert_cli 0 "show state" show state
+assert_match "$CLI_OUT" "Servers healthy: +1 of 2" "... show state counts 1 of 2 healthy"
+lab_pdns_start pdns1
+
 step "reload"
 cli_ops_mark
 assert_cli 0 "reload (the file is what runs)" reload
