@@ -137,7 +137,7 @@ step "a start that fails says why in STOP"
 logs_client "$LAB_DIR/holder.pid" "$LOGS_PY" -c 'import socket, time
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 53))
 t = socket.socket(); t.bind(("127.0.0.1", 53)); t.listen()
-time.sleep(60)' &
+time.sleep(60)' 2>/dev/null &
 disown $!
 wait_for 10 test -s "$LAB_DIR/holder.pid" || fail "the port holder did not start"
 bound() { [[ -n $(lab_client ss -Hltn 'sport = 53') ]]; }
