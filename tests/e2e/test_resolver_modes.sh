@@ -7,8 +7,10 @@
 #   packet leaves) and inserts nothing; enabling at run time inserts again;
 # - hostsFileResolutionEnabled (off by default): when on, hostsonly.test (only in the
 #   client's /etc/hosts) is answered by the stub from that file, never asked upstream,
-#   and its addresses are allowed, so a connection to it passes enforcement; when off,
-#   the stub asks the PDNS (NXDOMAIN) and allows nothing.
+#   and every address in the file is kept allowed (glibc reads the file itself and never
+#   asks the stub), so a connection to it passes enforcement, also for a line added while
+#   the daemon runs; when off, the stub asks the PDNS (NXDOMAIN), allows nothing, and a
+#   connection to the address glibc found is blocked.
 set -Eeuo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/assert.sh"
@@ -88,10 +90,11 @@ lab_client nft delete table inet ztdns
 step "hostsFileResolutionEnabled on: answered from /etc/hosts and allowed"
 lab_config_write "$conf" --server pdns1:dot enabled=true auditModeEnabled=false hostsFileResolutionEnabled=true
 lab_ztdnsd_start "$conf"
-# Not asserted, reported: libc answers hosts-file names itself (nsswitch "files" first),
-# so an application that never asks the stub is not covered by this switch.
-if lab_client curl -4 -sS --max-time 2 "http://$LAB_HOSTSONLY_NAME/" >/dev/null 2>&1; then r=connects; else r="is blocked"; fi
-note "before any DNS query for it, curl http://$LAB_HOSTSONLY_NAME/ (libc reads /etc/hosts itself) $r"
+# glibc answers hosts-file names itself (nsswitch "files" first) and never asks the stub,
+# so the daemon keeps every address in the file allowed while the switch is on.
+assert_eventually 5 "$LAB_HOSTSONLY4 is allowed before anyone asked the stub" allow_has "$LAB_HOSTSONLY4"
+assert_eq "$(lab_client curl -4 -sS --max-time 5 "http://$LAB_HOSTSONLY_NAME/")" "$LAB_HOSTSONLY4" \
+  "curl -4 http://$LAB_HOSTSONLY_NAME/ (glibc reads /etc/hosts itself) connects"
 asked=$(pdns_count pdns1 "$LAB_HOSTSONLY_NAME")
 out=$(dns_client query "$LAB_HOSTSONLY_NAME" A --id 777)
 assert_eq "$(jq_py '[d["id"], d["rcode"], d["addresses"]]' <<<"$out")" "[777, \"NOERROR\", [\"$LAB_HOSTSONLY4\"]]" \
@@ -104,5 +107,11 @@ assert_eq "$(allow_timeout "$LAB_HOSTSONLY4")" 300 "... for the minimum (hosts e
 assert_eq "$(lab_client curl -4 -sS --max-time 5 "http://$LAB_HOSTSONLY_NAME/")" "$LAB_HOSTSONLY4" "curl -4 http://$LAB_HOSTSONLY_NAME/ connects (enforcing)"
 assert_eq "$(lab_client curl -6 -sS --max-time 5 "http://$LAB_HOSTSONLY_NAME/")" "$LAB_HOSTSONLY6" "curl -6 too"
 assert_contains "$(stub_kdig "$LAB_WEB_NAME" A)" "$LAB_WEB4" "other names still go to the PDNS"
+added4=${LAB_HOSTSONLY4%.*}.89
+assert_ok "$added4 is not allowed" allow_lacks "$added4"
+echo "$added4 added.hostsonly.test" >>"/etc/netns/$LAB_CLIENT_NS/hosts"
+assert_eventually 15 "a line added to /etc/hosts: $added4 becomes allowed" allow_has "$added4"
+assert_eq "$(lab_client curl -4 -sS --max-time 5 http://added.hostsonly.test/)" "$added4" "curl http://added.hostsonly.test/ connects"
+assert_eq "$(stub_kdig +short added.hostsonly.test A)" "$added4" "... and the stub answers it"
 assert_daemon_alive
 finish
