@@ -183,7 +183,11 @@ control::ServerProbe serverProbe(const upstream::ProbeReport& report, bool mtls)
     step.step = s.step;
     bool failedHere = !report.ok && report.stage == s.reportStage;
     step.ok = s.time.has_value() && !failedHere;
-    if (s.time) step.ms = toMs(*s.time);
+    if (s.time) {
+      step.ms = toMs(*s.time);
+    } else if (failedHere && report.failedAfter) {
+      step.ms = toMs(*report.failedAfter);
+    }
     if (!step.ok) {
       step.reason = probeReason(report.errorClass);
       if (step.reason.empty()) step.reason = "cancelled";

@@ -64,6 +64,16 @@ struct ProbeRun : std::enable_shared_from_this<ProbeRun> {
       report.errorClass = r.error.cls;
       report.error = r.error.words;
       report.stage = stageOf(r.error.cls, t);
+      // The failed stage's time, from its start: diagnose reports it with the reason.
+      // A probe timer that fires during the connect has no connection timing yet: the
+      // probe started when its query was queued.
+      const Clock::time_point sent = ex ? ex->sentAt : Clock::time_point{};
+      Clock::time_point from = t.started != Clock::time_point{} ? t.started : sent;
+      if (report.stage == "TLS") from = t.tcpConnected;
+      if (report.stage == "query") from = std::max(sent, t.tlsDone);
+      if (from != Clock::time_point{}) {
+        report.failedAfter = duration_cast<microseconds>(Clock::now() - from);
+      }
     }
     ep.closeAll({ErrorClass::kCancelled, "probe done"});
     auto d = std::move(done);

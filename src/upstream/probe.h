@@ -32,6 +32,7 @@ struct ProbeReport {
   int rcode = -1;  // of the test query's answer
 
   std::string stage;  // where it failed: "connect", "TLS", "query" (empty when ok)
+  std::optional<std::chrono::microseconds> failedAfter;  // time spent in the failed stage
   ErrorClass errorClass = ErrorClass::kNone;
   std::string error;  // words, as in ServerStatus::lastError
 };
