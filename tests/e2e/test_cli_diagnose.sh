@@ -92,7 +92,7 @@ assert_match "$(line SKIP "connect to network-test.debian.org:")" "the name did 
 step "step 2: a stopped server"
 lab_pdns_stop pdns2
 both 1 name="$name"
-assert_match "$(line FAIL "pdns2 $LAB_PDNS2_4:443 DoH:")" "TCP connect failed.*\[refused\]" "pdns2 FAILs at TCP connect: refused"
+assert_match "$(line FAIL "pdns2 $LAB_PDNS2_4:443 DoH:")" "TCP connect failed after [0-9.]+ ms: .*\[refused\]" "pdns2 FAILs at TCP connect: refused, with the time it took"
 assert_contains "$CLI_OUT" "remedy: nothing accepts connections on $LAB_PDNS2_4:443" "... with the remedy for refused"
 assert_eq "$(jcheck server pdns2 '[.status, (.message | test("\\[refused\\]"))] | @tsv')" "$(printf 'FAIL\ttrue')" "... json: FAIL [refused]"
 assert_ne "$(line PASS "pdns1 $LAB_PDNS1_4:853 DoT:")" "" "... pdns1 still PASSes"
@@ -103,7 +103,7 @@ lab_pdns_start pdns2
 step "step 2: a server that times out (blackholed)"
 lab_pdns_drop pdns2
 both 1 name="$name"
-assert_match "$(line FAIL "pdns2 $LAB_PDNS2_4:443 DoH:")" "\[timeout\]" "pdns2 FAILs: timeout"
+assert_match "$(line FAIL "pdns2 $LAB_PDNS2_4:443 DoH:")" "failed after [0-9.]+ ms: .*\[timeout\]" "pdns2 FAILs: timeout, after its time"
 assert_contains "$CLI_OUT" "remedy: no answer from $LAB_PDNS2_4:443" "... with the remedy for timeout"
 lab_pdns_undrop pdns2
 
@@ -112,10 +112,10 @@ assert_cli 0 "add server wrongname" add server type=dot address="$LAB_WRONGNAME_
 assert_cli 0 "add server untrusted" add server type=doh address="$LAB_UNTRUSTED_4" template="https://$LAB_UNTRUSTED_NAME$LAB_DOH_PATH" name=untrusted priority=9
 assert_cli 0 "add server mtls" add server type=dot address="$LAB_MTLS_4" hostname="$LAB_MTLS_NAME" name=mtls priority=10
 both 1 name="$name"
-assert_match "$(line FAIL "wrongname $LAB_WRONGNAME_4:853 DoT:")" "TLS handshake failed.*\[name-mismatch\]" "wrongname FAILs at the TLS handshake: name mismatch"
+assert_match "$(line FAIL "wrongname $LAB_WRONGNAME_4:853 DoT:")" "TLS handshake failed after [0-9.]+ ms: .*\[name-mismatch\]" "wrongname FAILs at the TLS handshake: name mismatch, with its time"
 assert_contains "$CLI_OUT" "remedy: the certificate does not carry the configured name" "... with the remedy"
 assert_match "$(grep -A1 -F "[FAIL] wrongname" <<<"$CLI_OUT" | tail -1)" "before that: TCP connect [0-9.]+ ms" "... after a TCP connect that worked, with its time"
-assert_match "$(line FAIL "untrusted $LAB_UNTRUSTED_4:443 DoH:")" "TLS handshake failed.*\[unknown-ca\]" "untrusted FAILs: unknown CA"
+assert_match "$(line FAIL "untrusted $LAB_UNTRUSTED_4:443 DoH:")" "TLS handshake failed after [0-9.]+ ms: .*\[unknown-ca\]" "untrusted FAILs: unknown CA"
 assert_contains "$CLI_OUT" "remedy: the certificate chain does not verify: trust its CA with ztdns add trustedca" "... with the remedy"
 assert_match "$(line FAIL "mtls $LAB_MTLS_4:853 DoT:")" "TLS handshake failed.*\[client-certificate-rejected\]" "mtls FAILs without a client certificate: rejected"
 assert_contains "$CLI_OUT" "remedy: the server refused our client certificate: check ztdns show clientcert" "... with the remedy"
