@@ -71,6 +71,9 @@ TEST(ServerProbe, StepsStopAtTheFailureWithItsStableReason) {
   EXPECT_FALSE(p.steps[1].ok);
   EXPECT_EQ(p.steps[1].reason, "name-mismatch");
   EXPECT_EQ(p.steps[1].error, "TLS: certificate name mismatch");
+  EXPECT_FALSE(p.steps[1].ms) << "no time when the probe does not say";
+  r.failedAfter = std::chrono::microseconds(2500);
+  EXPECT_DOUBLE_EQ(*serverProbe(r, true).steps[1].ms, 2.5) << "the failed step's time";
 
   upstream::ProbeReport fine = r;
   fine.ok = true;
