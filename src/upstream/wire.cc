@@ -53,6 +53,20 @@ bool answerMatchesQuery(std::span<const uint8_t> query, std::span<const uint8_t>
   for (size_t i = kHeaderSize; i < *qe; ++i) {
     if (lower(query[i]) != lower(answer[i])) return false;
   }
+  return recordsFit(answer, *ae);
+}
+
+bool recordsFit(std::span<const uint8_t> msg, size_t afterQuestion) {
+  size_t records =
+      size_t{readU16(msg.data() + 6)} + readU16(msg.data() + 8) + readU16(msg.data() + 10);
+  size_t off = afterQuestion;
+  for (size_t i = 0; i < records; ++i) {
+    auto e = skipName(msg, off);
+    if (!e || *e + 10 > msg.size()) return false;
+    size_t rdlength = readU16(msg.data() + *e + 8);
+    off = *e + 10 + rdlength;
+    if (off > msg.size()) return false;
+  }
   return true;
 }
 

@@ -27,8 +27,15 @@ inline void writeU16(uint8_t* p, uint16_t v) {
 std::optional<size_t> questionEnd(std::span<const uint8_t> msg);
 
 // The answer has QR set, the same opcode and the same question (name compared
-// case-insensitively, as servers may not echo 0x20 case). IDs are not compared here.
+// case-insensitively, as servers may not echo 0x20 case), and its records fit in it
+// (recordsFit). IDs are not compared here. A false answer makes the pool try the next
+// server, so a server that sends broken answers is failed over like one that is down.
 bool answerMatchesQuery(std::span<const uint8_t> query, std::span<const uint8_t> answer);
+
+// Every record after the question (answer, authority, additional) has a name and a fixed
+// header that fit, and RDATA no longer than what is left. The resolver parses the answer in
+// full later; this is the cheap walk that catches truncated or lying lengths per server.
+bool recordsFit(std::span<const uint8_t> msg, size_t afterQuestion);
 
 // Pads `msg` so its length is a multiple of `block`: replaces any padding option of an
 // existing OPT record, or adds an OPT record (UDP size 1232, DO clear) when there is none.

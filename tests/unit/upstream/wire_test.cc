@@ -66,6 +66,29 @@ TEST(Wire, AnswerMatchingComparesQuestionCaseInsensitively) {
   EXPECT_FALSE(wire::answerMatchesQuery(q, otherType));
 }
 
+TEST(Wire, AnAnswerWhoseRecordsDoNotFitIsNotAMatch) {
+  auto q = wire::makeQuery("www.example.test", 1, 5);
+  auto a = q;
+  a[2] |= 0x80;
+  a[7] = 1;  // ANCOUNT 1
+  // www.example.test (a pointer to the question) A IN TTL 300, RDLENGTH 4: 203.0.113.80
+  const uint8_t rr[] = {0xC0, 12, 0, 1, 0, 1, 0, 0, 1, 44, 0, 4, 203, 0, 113, 80};
+  a.insert(a.end(), rr, rr + sizeof rr);
+  EXPECT_TRUE(wire::answerMatchesQuery(q, a));
+  // The lab's malformed server: RDLENGTH claims 4 bytes and the message carries 2.
+  auto lying = a;
+  lying.resize(lying.size() - 2);
+  EXPECT_FALSE(wire::answerMatchesQuery(q, lying));
+  // A record count with no record behind it.
+  auto missing = a;
+  missing[7] = 2;
+  EXPECT_FALSE(wire::answerMatchesQuery(q, missing));
+  // A header cut inside the fixed part of the record.
+  auto cut = a;
+  cut.resize(cut.size() - 8);
+  EXPECT_FALSE(wire::answerMatchesQuery(q, cut));
+}
+
 TEST(QueryUrl, ParsesHostPortAndPath) {
   auto u = parseQueryUrl("https://dns.example.test/dns-query");
   ASSERT_TRUE(u) << u.error().message;
