@@ -115,7 +115,12 @@ lab_ztdnsd_start() {
   LAB_ZTDNSD_CONFIG=$conf
   export LAB_ZTDNSD_CONFIG
   mkdir -p "$LAB_ZTDNSD_RUN_DIR" "$LAB_ZTDNSD_STATE_DIR" "$LAB_ZTDNSD_LOG_DIR"
-  _lab_spawn ztdnsd "$LAB_CLIENT_NS" "$bin" --config "$conf" --run-dir "$LAB_ZTDNSD_RUN_DIR" \
+  # ip netns exec gives ztdnsd a mount namespace of its own with a fresh /sys that lacks the
+  # cgroup2 hierarchy; mounted there (seen by ztdnsd alone), connection events can name
+  # systemd units and cgroups as on a host. The shell execs ztdnsd, so the pid stays.
+  _lab_spawn ztdnsd "$LAB_CLIENT_NS" sh -c \
+    'grep -q " - cgroup2 " /proc/self/mountinfo || mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null; exec "$0" "$@"' \
+    "$bin" --config "$conf" --run-dir "$LAB_ZTDNSD_RUN_DIR" \
     --state-dir "$LAB_ZTDNSD_STATE_DIR" --log-dir "$LAB_ZTDNSD_LOG_DIR" "$@"
   LAB_ZTDNSD_PID=$(_lab_pid ztdnsd)
   export LAB_ZTDNSD_PID
