@@ -1,5 +1,6 @@
 #include "daemon/reply_builders.h"
 
+#include <cctype>
 #include <chrono>
 
 #include "control/validation.h"
@@ -125,41 +126,14 @@ control::ResolveResult resolveResult(const control::ResolveParams& params,
   return r;
 }
 
-const char* probeReason(upstream::ErrorClass cls) {
-  using upstream::ErrorClass;
-  switch (cls) {
-    case ErrorClass::kNone:
-      return "";
-    case ErrorClass::kRefused:
-      return "refused";
-    case ErrorClass::kTimeout:
-      return "timeout";
-    case ErrorClass::kNetwork:
-      return "network";
-    case ErrorClass::kCertExpired:
-      return "certificate-expired";
-    case ErrorClass::kNameMismatch:
-      return "name-mismatch";
-    case ErrorClass::kUnknownCa:
-      return "unknown-ca";
-    case ErrorClass::kCertInvalid:
-      return "certificate-invalid";
-    case ErrorClass::kPinMismatch:
-      return "pin-mismatch";
-    case ErrorClass::kClientCertRejected:
-      return "client-certificate-rejected";
-    case ErrorClass::kTls:
-      return "tls";
-    case ErrorClass::kClosed:
-      return "closed";
-    case ErrorClass::kHttp:
-      return "http";
-    case ErrorClass::kBadAnswer:
-      return "bad-answer";
-    case ErrorClass::kCancelled:
-      return "cancelled";
-  }
-  return "tls";
+std::string probeReason(upstream::ErrorClass cls) {
+  // The protocol's codes are the class names in lower case, words joined by dashes
+  // ("unknown CA" -> "unknown-ca"); kNone has none.
+  if (cls == upstream::ErrorClass::kNone) return "";
+  std::string code = upstream::errorClassName(cls);
+  for (char& c : code)
+    c = c == ' ' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return code;
 }
 
 control::ServerProbe serverProbe(const upstream::ProbeReport& report, bool mtls) {

@@ -2,6 +2,7 @@
 // functions of snapshots, so that they are unit-tested without a running daemon.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "config/config.h"
@@ -32,6 +33,6 @@ control::ResolveResult resolveResult(const control::ResolveParams& params,
 control::ServerProbe serverProbe(const upstream::ProbeReport& report, bool mtls);
 
 // The protocol's stable reason code for a failure class ("name-mismatch", ...).
-const char* probeReason(upstream::ErrorClass cls);
+std::string probeReason(upstream::ErrorClass cls);
 
 }  // namespace ztdns::daemon

@@ -32,14 +32,9 @@ d = json.load(sys.stdin)
 r = eval(sys.argv[1])
 print(r if not isinstance(r, (list, dict, bool)) else json.dumps(r))' "$1"; }
 
-_allow_json() {
-  local set=allow4
-  [[ $1 == *:* ]] && set=allow6
-  lab_client nft -j list set inet ztdns "$set" 2>/dev/null
-}
-allow_entry() {  # ADDR -> "TIMEOUT EXPIRES" (seconds), empty when absent
-  _allow_json "$1" | python3 -c 'import json, sys, ipaddress
-want = ipaddress.ip_address(sys.argv[1])
+# _allow_elements 4|6: "ADDR TIMEOUT EXPIRES" (seconds) for every element of allow4/allow6.
+_allow_elements() {
+  lab_client nft -j list set inet ztdns "allow$1" 2>/dev/null | python3 -c 'import json, sys
 try:
     d = json.load(sys.stdin)
 except ValueError:
@@ -47,25 +42,26 @@ except ValueError:
 for o in d["nftables"]:
     for e in o.get("set", {}).get("elem", []):
         e = e["elem"] if isinstance(e, dict) and "elem" in e else {"val": e}
-        if ipaddress.ip_address(e["val"]) == want:
-            print(e.get("timeout", 0), e.get("expires", 0))' "$1"
+        print(e["val"], e.get("timeout", 0), e.get("expires", 0))'
+}
+allow_entry() {  # ADDR -> "TIMEOUT EXPIRES" (seconds), empty when absent
+  local fam=4
+  [[ $1 == *:* ]] && fam=6
+  _allow_elements "$fam" | python3 -c 'import ipaddress, sys
+want = ipaddress.ip_address(sys.argv[1])
+for line in sys.stdin:
+    addr, timeout, expires = line.split()
+    if ipaddress.ip_address(addr) == want:
+        print(timeout, expires)' "$1"
 }
 allow_has() { [[ -n $(allow_entry "$1") ]]; }
 allow_lacks() { [[ -z $(allow_entry "$1") ]]; }
 allow_timeout() { local e; e=$(allow_entry "$1"); echo "${e%% *}"; }
 allow_size() {  # [4|6]
-  local fams=${1:-46} n=0 f c
+  local fams=${1:-46} f
   for f in 4 6; do
-    [[ $fams == *$f* ]] || continue
-    c=$(lab_client nft -j list set inet ztdns "allow$f" 2>/dev/null | python3 -c 'import json, sys
-try:
-    d = json.load(sys.stdin)
-except ValueError:
-    print(0); sys.exit(0)
-print(sum(len(o.get("set", {}).get("elem", [])) for o in d["nftables"]))')
-    n=$((n + c))
-  done
-  echo "$n"
+    if [[ $fams == *$f* ]]; then _allow_elements "$f"; fi
+  done | wc -l
 }
 allow_dump() { lab_client nft list set inet ztdns allow4 2>&1; lab_client nft list set inet ztdns allow6 2>&1; }
 
@@ -144,14 +140,5 @@ count_unconfigured_add() {
 # allow_addrs: every address in allow4 and allow6, sorted, one a line.
 allow_addrs() {
   local f
-  for f in 4 6; do
-    lab_client nft -j list set inet ztdns "allow$f" 2>/dev/null | python3 -c 'import json, sys
-try:
-    d = json.load(sys.stdin)
-except ValueError:
-    sys.exit(0)
-for o in d["nftables"]:
-    for e in o.get("set", {}).get("elem", []):
-        print(e["elem"]["val"] if isinstance(e, dict) and "elem" in e else e)'
-  done | sort
+  for f in 4 6; do _allow_elements "$f"; done | awk '{print $1}' | sort
 }

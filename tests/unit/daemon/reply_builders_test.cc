@@ -88,11 +88,15 @@ TEST(ServerProbe, StepsStopAtTheFailureWithItsStableReason) {
 
 TEST(ProbeReason, EveryClassHasTheProtocolsCode) {
   using upstream::ErrorClass;
-  EXPECT_STREQ(probeReason(ErrorClass::kRefused), "refused");
-  EXPECT_STREQ(probeReason(ErrorClass::kCertExpired), "certificate-expired");
-  EXPECT_STREQ(probeReason(ErrorClass::kUnknownCa), "unknown-ca");
-  EXPECT_STREQ(probeReason(ErrorClass::kClientCertRejected), "client-certificate-rejected");
-  EXPECT_STREQ(probeReason(ErrorClass::kPinMismatch), "pin-mismatch");
+  EXPECT_EQ(probeReason(ErrorClass::kRefused), "refused");
+  EXPECT_EQ(probeReason(ErrorClass::kCertExpired), "certificate-expired");
+  EXPECT_EQ(probeReason(ErrorClass::kUnknownCa), "unknown-ca");
+  EXPECT_EQ(probeReason(ErrorClass::kClientCertRejected), "client-certificate-rejected");
+  EXPECT_EQ(probeReason(ErrorClass::kPinMismatch), "pin-mismatch");
+  EXPECT_EQ(probeReason(ErrorClass::kTls), "tls");
+  EXPECT_EQ(probeReason(ErrorClass::kHttp), "http");
+  EXPECT_EQ(probeReason(ErrorClass::kBadAnswer), "bad-answer");
+  EXPECT_EQ(probeReason(ErrorClass::kNone), "");
 }
 
 TEST(ResolveResult, RecordsServerAndWhetherEachAddressIsAllowedNow) {
