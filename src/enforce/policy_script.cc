@@ -158,6 +158,9 @@ Result<std::string> buildPolicyScript(const Policy& p) {
   s.line(std::string("add chain ") + kTable + " " + nft_name::kOutputChain +
          " { type filter hook output priority filter; policy accept; }");
   s.line(std::string("flush chain ") + kTable + " " + nft_name::kOutputChain);
+  s.line(std::string("add chain ") + kTable + " " + nft_name::kNotrackChain +
+         " { type filter hook output priority raw; policy accept; }");
+  s.line(std::string("flush chain ") + kTable + " " + nft_name::kNotrackChain);
   std::vector<const char*> helpers = {kLogBlockChain, kLogAuditChain};
   for (const auto& c : kPermitChains) helpers.push_back(c.chain);
   for (const char* chain : helpers) {
@@ -205,6 +208,24 @@ Result<std::string> buildPolicyScript(const Policy& p) {
     return std::string(p.logPermitted ? std::string("goto ") + chain : std::string("accept")) +
            " comment \"" + comment + "\"";
   };
+  // The stub's own loopback traffic (queries to it, its answers) is accepted by rule 2
+  // whatever its state, so connection tracking would only cost: two hash lookups and a
+  // conntrack entry per client query, a third of the kernel's work for a cached answer.
+  const char* notrack = nft_name::kNotrackChain;
+  s.comment("Loopback traffic of the stub's listeners is not tracked.");
+  for (const char* dir : {"daddr . th dport", "saddr . th sport"}) {
+    s.rule(notrack, std::string("oif \"lo\" meta l4proto { tcp, udp } ip ") + dir + " @" +
+                        nft_name::kStubs4 + " notrack");
+    s.rule(notrack, std::string("oif \"lo\" meta l4proto { tcp, udp } ip6 ") + dir + " @" +
+                        nft_name::kStubs6 + " notrack");
+  }
+  if (!anyStubPorts.empty()) {
+    for (const char* dir : {"dport", "sport"}) {
+      s.rule(notrack, std::string("oif \"lo\" meta l4proto { tcp, udp } th ") + dir + " { " +
+                          join(anyStubPorts) + " } notrack");
+    }
+  }
+
   const char* out = nft_name::kOutputChain;
   s.comment("The output chain, in the order of docs/enforcement.md.");
   s.rule(out,
@@ -213,9 +234,15 @@ Result<std::string> buildPolicyScript(const Policy& p) {
                   nft_name::kStubs4 + " accept comment \"2 the stub's own listeners\"");
   s.rule(out, std::string("oif \"lo\" meta l4proto { tcp, udp } ip6 daddr . th dport @") +
                   nft_name::kStubs6 + " accept comment \"2 the stub's own listeners\"");
+  s.rule(out, std::string("oif \"lo\" meta l4proto { tcp, udp } ip saddr . th sport @") +
+                  nft_name::kStubs4 + " accept comment \"2 the stub's answers (untracked)\"");
+  s.rule(out, std::string("oif \"lo\" meta l4proto { tcp, udp } ip6 saddr . th sport @") +
+                  nft_name::kStubs6 + " accept comment \"2 the stub's answers (untracked)\"");
   if (!anyStubPorts.empty()) {
     s.rule(out, "oif \"lo\" meta l4proto { tcp, udp } th dport { " + join(anyStubPorts) +
                     " } accept comment \"2 the stub's own listeners (any address)\"");
+    s.rule(out, "oif \"lo\" meta l4proto { tcp, udp } th sport { " + join(anyStubPorts) +
+                    " } accept comment \"2 the stub's answers (any address, untracked)\"");
   }
   if (!p.loopbackBlocked) {
     s.rule(out, "oif \"lo\" " + permit("permit_loopback", "2 loopback"));

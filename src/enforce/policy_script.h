@@ -30,6 +30,7 @@ namespace ztdns::enforce {
 
 namespace nft_name {
 inline constexpr const char* kOutputChain = "output";
+inline constexpr const char* kNotrackChain = "stub_notrack";
 inline constexpr const char* kExceptions4 = "exc4";
 inline constexpr const char* kExceptions6 = "exc6";
 inline constexpr const char* kServers4 = "servers4";

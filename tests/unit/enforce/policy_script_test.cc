@@ -48,12 +48,27 @@ const Case kCases[] = {
       "oif \"lo\" meta l4proto { tcp, udp } ip daddr . th dport @stubs4 accept",
       "oif \"lo\" icmp type { destination-unreachable"},
      {"oif \"lo\" accept", "goto permit_loopback"}},
+    {"the stub's loopback traffic is untracked, and its answers pass without conntrack",
+     [](Policy& p) {
+       p.loopbackBlocked = true;
+       p.stubListeners = {endpoint("127.0.0.1:53"), endpoint("[::1]:53")};
+     },
+     {"add chain inet ztdns stub_notrack { type filter hook output priority raw; policy accept; }",
+      "flush chain inet ztdns stub_notrack",
+      "add rule inet ztdns stub_notrack oif \"lo\" meta l4proto { tcp, udp } ip daddr . th dport "
+      "@stubs4 notrack",
+      "add rule inet ztdns stub_notrack oif \"lo\" meta l4proto { tcp, udp } ip6 saddr . th sport "
+      "@stubs6 notrack",
+      "oif \"lo\" meta l4proto { tcp, udp } ip saddr . th sport @stubs4 accept"},
+     {"stub_notrack oif \"lo\" notrack"}},
     {"a stub listening on the unspecified address is matched by port on lo",
      [](Policy& p) {
        p.loopbackBlocked = true;
        p.stubListeners = {endpoint("0.0.0.0:53"), endpoint("[::]:53"), endpoint("127.0.0.1:5353")};
      },
      {"oif \"lo\" meta l4proto { tcp, udp } th dport { 53 } accept",
+      "oif \"lo\" meta l4proto { tcp, udp } th sport { 53 } accept",
+      "stub_notrack oif \"lo\" meta l4proto { tcp, udp } th dport { 53 } notrack",
       "add element inet ztdns stubs4 { 127.0.0.1 . 5353 }"},
      {"0.0.0.0 . 53", ":: . 53"}},
     {"permitted-connection log on: every permit goes through its log chain",
