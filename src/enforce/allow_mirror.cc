@@ -167,6 +167,12 @@ std::optional<AllowEntryInfo> AllowMirror::lookup(const IpAddress& address,
   return info;
 }
 
+void AllowMirror::reserve(size_t entries) {
+  std::lock_guard lock(mutex_);
+  entries_.reserve(entries);
+  heap_.reserve(entries);
+}
+
 size_t AllowMirror::size() const {
   std::lock_guard lock(mutex_);
   return entries_.size();

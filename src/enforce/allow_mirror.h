@@ -55,6 +55,9 @@ class AllowMirror {
   void load(const IpAddress& address, Clock::time_point expires, const Origin& origin);
   // Forget everything (state disabled); writes still in flight are ignored when they land.
   void clear();
+  // Room for `entries` without rehashing: a growing map rehashed every node again and again
+  // while a busy resolver filled it (about 1% of the stub's CPU).
+  void reserve(size_t entries);
   uint64_t generation() const;
 
   std::optional<AllowEntryInfo> lookup(const IpAddress& address, Clock::time_point now) const;

@@ -29,6 +29,9 @@ using Clock = AllowMirror::Clock;
 using MnlSocket = CPtr<mnl_socket, mnl_socket_close>;
 
 constexpr int kSocketBuffer = 4 << 20;
+// The mirror reserves room for this many addresses at most up front: the map's buckets cost 8
+// bytes per address at once, the heap's room only as it fills. A larger cap grows on demand.
+constexpr size_t kReserveLimit = 1 << 20;
 // Legacy kernels (no DESTROYSETELEM, no timeout update) delete elements with DELSETELEM,
 // which fails the whole batch if the element is gone. The mirror's expiry is never later
 // than the kernel's, so an entry with more than this left is surely still in the kernel.
@@ -70,7 +73,10 @@ class KernelAllowSet::Core : public std::enable_shared_from_this<Core> {
     if (descriptor_.is_open()) descriptor_.release();
   }
 
-  void start() { armSweep(); }
+  void start() {
+    mirror_.reserve(std::min<size_t>(capacity_, kReserveLimit));
+    armSweep();
+  }
 
   void shutdown() {
     closed_ = true;
@@ -106,7 +112,10 @@ class KernelAllowSet::Core : public std::enable_shared_from_this<Core> {
     // are adopted), so the mirror must not claim allows that are no longer there.
     if (!active) mirror_.clear();
   }
-  void setCapacity(uint32_t capacity) { capacity_ = capacity; }
+  void setCapacity(uint32_t capacity) {
+    capacity_ = capacity;
+    mirror_.reserve(std::min<size_t>(capacity, kReserveLimit));
+  }
   void stopReadingAcks() { ackReadingStopped_ = true; }
 
  private:
