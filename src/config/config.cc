@@ -1,6 +1,7 @@
 #include "config/config.h"
 
 #include <fcntl.h>
+#include <openssl/sha.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -76,7 +77,13 @@ LoadResult parseConfig(std::string_view jsonText) {
 
 namespace {
 
-// Reads a whole regular file; on failure returns the reason and sets *missing for ENOENT.
+std::string sizeWords(size_t bytes) {
+  if (bytes % (size_t{1} << 20) == 0) return std::to_string(bytes >> 20) + " MiB";
+  return std::to_string(bytes) + " bytes";
+}
+
+// Reads a whole regular file of at most kMaxConfigFileBytes; on failure returns the reason
+// and sets *missing for ENOENT.
 std::optional<std::string> readWholeFile(const std::string& path, std::string& out, bool* missing) {
   std::string q = detail::quoteText(path);
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
@@ -91,6 +98,11 @@ std::optional<std::string> readWholeFile(const std::string& path, std::string& o
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return q + " is not readable: " + std::strerror(errno);
   if (!S_ISREG(st.st_mode)) return q + " is not a regular file";
+  auto tooLarge = [&] {
+    return q + " is larger than " + sizeWords(kMaxConfigFileBytes) +
+           ", the most ztdnsd reads from a configuration file";
+  };
+  if (static_cast<uint64_t>(st.st_size) > kMaxConfigFileBytes) return tooLarge();
   out.clear();
   out.reserve(static_cast<size_t>(st.st_size));
   char buf[1 << 16];
@@ -100,6 +112,7 @@ std::optional<std::string> readWholeFile(const std::string& path, std::string& o
     if (n < 0) return q + " is not readable: " + std::strerror(errno);
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));
+    if (out.size() > kMaxConfigFileBytes) return tooLarge();  // it grew while being read
   }
   return std::nullopt;
 }
@@ -117,7 +130,9 @@ LoadResult load(const std::string& path, bool missingMeansDefaults) {
     }
     return r;
   }
-  return parseConfig(text);
+  LoadResult r = parseConfig(text);
+  r.digest = contentDigest(text);
+  return r;
 }
 
 }  // namespace
@@ -128,6 +143,29 @@ LoadResult loadConfigFile(const std::string& path) {
 
 LoadResult loadConfigFileOrDefaults(const std::string& path) {
   return load(path, true);
+}
+
+std::string contentDigest(std::string_view bytes) {
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), md);
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * sizeof md);
+  for (unsigned char b : md) {
+    out += kHex[b >> 4];
+    out += kHex[b & 0xf];
+  }
+  return out;
+}
+
+Result<std::optional<std::string>> fileDigest(const std::string& path) {
+  std::string text;
+  bool missing = false;
+  if (auto why = readWholeFile(path, text, &missing)) {
+    if (missing) return std::optional<std::string>();
+    return Error{*why};
+  }
+  return std::optional<std::string>(contentDigest(text));
 }
 
 }  // namespace ztdns::config

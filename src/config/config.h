@@ -32,6 +32,12 @@ inline constexpr size_t kMaxPrefixesPerRule = 100'000;
 inline constexpr size_t kMaxRootCertificates = 500;
 inline constexpr size_t kMaxSpkiPins = 32;
 inline constexpr size_t kMaxListenAddresses = 64;
+// The file as a whole. 64 MiB holds 100,000 rules with a few prefixes and a short description
+// each, or more than a million prefixes in all; it bounds what a runaway file costs to read. Deeper
+// nesting than kMaxNestingDepth is refused before parsing (the schema needs 4 levels, an Intune
+// export about 8): the JSON parser recurses once per level.
+inline constexpr size_t kMaxConfigFileBytes = size_t{64} << 20;
+inline constexpr int kMaxNestingDepth = 64;
 
 struct DotSettings {
   uint16_t tlsPort = 853;
@@ -120,6 +126,9 @@ struct LoadResult {
   std::optional<Config> config;  // set only when diagnostics.ok()
   Diagnostics diagnostics;
   bool fromIntune = false;  // the text was a Graph windowsZtdnsConfiguration export
+  // loadConfigFile*: contentDigest() of the bytes read, whether or not they validated;
+  // unset when no file was read (missing, unreadable, too large).
+  std::optional<std::string> digest;
 };
 
 // Parse and validate JSON text (our schema, or an Intune Graph windowsZtdnsConfiguration
@@ -127,7 +136,8 @@ struct LoadResult {
 // Validation reads the certificate files the config names (control thread, not data plane).
 LoadResult parseConfig(std::string_view jsonText);
 
-// Read, parse and validate a file. A missing file is an error naming the path.
+// Read, parse and validate a file. A missing file is an error naming the path, and so is a
+// file larger than kMaxConfigFileBytes or one that is not a regular file.
 LoadResult loadConfigFile(const std::string& path);
 
 // As loadConfigFile, but a file that does not exist yields the defaults (ZTDNS disabled)
@@ -152,6 +162,18 @@ std::vector<std::string> normalizePrefixes(Config& config);
 // Atomic save: temp file in the same directory, fsync, rename, fsync the directory. The file
 // is mode 0600. On failure the old file is untouched, no temp file is left, and the error
 // says what failed. Does not validate: callers save only configs that passed validate().
-Status saveConfigAtomic(const std::string& path, const Config& config);
+// A config whose text would exceed kMaxConfigFileBytes is refused (ztdnsd could not read
+// it back). *savedDigest, when given, is set to the new bytes' contentDigest() once they
+// are in place (the rename succeeded), even if the directory fsync then fails.
+Status saveConfigAtomic(const std::string& path, const Config& config,
+                        std::string* savedDigest = nullptr);
+
+// The identity of a config file's content: the SHA-256 of its bytes, in hex. The daemon
+// remembers it for the file it last loaded or saved, to notice edits it has not loaded.
+std::string contentDigest(std::string_view bytes);
+
+// contentDigest() of the file as it is now; nullopt when it does not exist. Reads at most
+// kMaxConfigFileBytes (a larger file is an error), as loadConfigFile does.
+Result<std::optional<std::string>> fileDigest(const std::string& path);
 
 }  // namespace ztdns::config

@@ -4,6 +4,8 @@
 #include <cctype>
 #include <vector>
 
+#include "common/json_nesting.h"
+
 namespace ztdns::config::detail {
 
 void ParseContext::error(const std::string& path, std::string_view what) {
@@ -108,15 +110,31 @@ size_t editDistance(std::string_view a, std::string_view b) {
 }  // namespace
 
 std::string unknownKey(std::string_view key, std::initializer_list<std::string_view> known) {
-  // A typo in a security setting must not pass silently; a hint makes it quick to fix.
+  // A typo in a security setting must not pass silently; a hint makes it quick to fix. Only
+  // a close key is a hint: a quarter of the key's length in edits (at least 1, at most 3),
+  // or the whole key inside a known one ("port" in "tlsPort"). "foo" is 2 edits from "log",
+  // which is no hint.
+  auto lowered = [](std::string_view s) {
+    std::string out(s);
+    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+  };
   std::string_view best;
-  size_t bestDistance = 4;
+  size_t bestDistance = std::min<size_t>(3, std::max<size_t>(1, key.size() / 4)) + 1;
   if (key.size() <= 64) {
     for (auto k : known) {
       size_t d = editDistance(key, k);
       if (d < bestDistance) {
         bestDistance = d;
         best = k;
+      }
+    }
+    if (best.empty() && key.size() >= 4) {
+      for (auto k : known) {
+        if (lowered(k).find(lowered(key)) != std::string::npos) {
+          best = k;
+          break;
+        }
       }
     }
   }
@@ -181,17 +199,19 @@ namespace {
 
 // Follows the parser's events to know the path of every key, so that a duplicate key can
 // be named exactly. The JSON library itself would keep one value and drop the other.
+// A frame holds only its own position (the pending key or the index); the path is built
+// when a duplicate is reported, so memory stays linear in the text whatever its depth.
 class DuplicateKeyFinder {
  public:
   explicit DuplicateKeyFinder(ParseContext& ctx) : ctx_(ctx) {}
 
-  void startContainer(bool isArray) { stack_.push_back(Frame{isArray, 0, childPath(), {}, {}}); }
+  void startContainer(bool isArray) { stack_.push_back(Frame{isArray, 0, {}, {}}); }
   void key(const std::string& k) {
     if (stack_.empty()) return;
     Frame& f = stack_.back();
     f.pendingKey = k;
     if (!f.keys.insert(k).second) {
-      ctx_.error(joinPath(f.path, k), "duplicate key; each key may appear once in an object");
+      ctx_.error(joinPath(pathOfTop(), k), "duplicate key; each key may appear once in an object");
     }
   }
   void endContainer() {
@@ -206,15 +226,18 @@ class DuplicateKeyFinder {
   struct Frame {
     bool isArray;
     size_t index;
-    std::string path;
     std::string pendingKey;
     std::unordered_set<std::string> keys;
   };
 
-  std::string childPath() const {
-    if (stack_.empty()) return "";
-    const Frame& f = stack_.back();
-    return f.isArray ? indexPath(f.path, f.index) : joinPath(f.path, f.pendingKey);
+  // The path of the innermost open container: each outer frame's current position.
+  std::string pathOfTop() const {
+    std::string path;
+    for (size_t i = 0; i + 1 < stack_.size(); ++i) {
+      const Frame& f = stack_[i];
+      path = f.isArray ? indexPath(path, f.index) : joinPath(path, f.pendingKey);
+    }
+    return path;
   }
 
   ParseContext& ctx_;
@@ -275,6 +298,18 @@ class CheckingSax {
 }  // namespace
 
 bool parseJsonText(ParseContext& ctx, std::string_view text, Json& out) {
+  // The JSON library takes a NUL byte for the end of the text: "{}\0..." would load as {}
+  // with the rest unread. JSON never holds one, so say where it is.
+  if (size_t nul = text.find('\0'); nul != std::string_view::npos) {
+    ctx.error("", "not valid JSON: a NUL byte at offset " + std::to_string(nul));
+    return false;
+  }
+  // The parser recurses once per level: refuse deep nesting before it starts.
+  if (!jsonNestingWithin(text, kMaxNestingDepth)) {
+    ctx.error("", "the JSON nests deeper than " + std::to_string(kMaxNestingDepth) +
+                      " levels of [ and { (a configuration needs fewer than 10)");
+    return false;
+  }
   try {
     CheckingSax sax(out, ctx);
     Json::sax_parse(text.begin(), text.end(), &sax, nlohmann::json::input_format_t::json,

@@ -42,7 +42,7 @@ class TempFileGuard {
 
 }  // namespace
 
-Status saveConfigAtomic(const std::string& path, const Config& config) {
+Status saveConfigAtomic(const std::string& path, const Config& config, std::string* savedDigest) {
   if (path.empty() || path.back() == '/')
     return Error{"cannot save to \"" + path + "\": not a file path"};
   auto slash = path.rfind('/');
@@ -50,6 +50,11 @@ Status saveConfigAtomic(const std::string& path, const Config& config) {
   std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
 
   const std::string text = formatConfig(config);
+  if (text.size() > kMaxConfigFileBytes) {
+    return Error{"the configuration would be " + std::to_string(text.size()) +
+                 " bytes, more than the " + std::to_string(kMaxConfigFileBytes >> 20) +
+                 " MiB ztdnsd reads from a configuration file"};
+  }
 
   // Same directory, so that rename() is atomic; mkostemp creates it 0600 and O_EXCL.
   std::string tmpl = (dir == "/" ? "" : dir) + "/." + base + ".tmp.XXXXXX";
@@ -68,6 +73,7 @@ Status saveConfigAtomic(const std::string& path, const Config& config) {
     return Error::fromErrno("cannot rename " + tmpl + " to " + path, errno);
   }
   guard.disarm();
+  if (savedDigest) *savedDigest = contentDigest(text);
 
   // The rename is durable only once the directory entry is on disk.
   UniqueFd dirFd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));

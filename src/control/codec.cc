@@ -1,5 +1,6 @@
 #include "control/codec.h"
 
+#include "common/json_nesting.h"
 #include "control/validation.h"
 
 namespace ztdns::control {
@@ -13,32 +14,8 @@ constexpr int kMaxDepth = 32;
 
 // nlohmann::json parses recursively: refuse deep nesting before parsing, so that a
 // hostile line of a million '[' cannot exhaust the stack.
-bool nestingWithin(std::string_view text, int maxDepth) {
-  int depth = 0;
-  bool inString = false, escaped = false;
-  for (char c : text) {
-    if (inString) {
-      if (escaped)
-        escaped = false;
-      else if (c == '\\')
-        escaped = true;
-      else if (c == '"')
-        inString = false;
-      continue;
-    }
-    if (c == '"')
-      inString = true;
-    else if (c == '[' || c == '{') {
-      if (++depth > maxDepth) return false;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return true;
-}
-
 Result<json> parseLine(std::string_view line, const char* what) {
-  if (!nestingWithin(line, kMaxDepth)) {
+  if (!jsonNestingWithin(line, kMaxDepth)) {
     return makeError(ErrorCode::kBadRequest, std::string(what) + " nests deeper than " +
                                                  std::to_string(kMaxDepth) + " levels");
   }

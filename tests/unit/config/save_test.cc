@@ -129,5 +129,89 @@ TEST(LoadConfigFile, MissingUnreadableAndDirectory) {
   EXPECT_EQ(message, "\"" + secret + "\" is not readable: Permission denied");
 }
 
+TEST(LoadConfigFile, AFileLargerThanTheLimitIsRefusedBeforeItIsRead) {
+  TempDir dir;
+  std::string path = dir.write("ztdns.json", "{}");
+  // Sparse: 64 MiB + 1 of size without the disk space; refused on its size alone.
+  ASSERT_EQ(::truncate(path.c_str(), static_cast<off_t>(kMaxConfigFileBytes + 1)), 0);
+  LoadResult r = loadConfigFile(path);
+  EXPECT_FALSE(r.config);
+  EXPECT_THAT(r.diagnostics.errors,
+              ElementsAre("\"" + path +
+                          "\" is larger than 64 MiB, the most ztdnsd reads from a configuration "
+                          "file"));
+  EXPECT_FALSE(r.digest);
+  EXPECT_FALSE(fileDigest(path)) << "the edit check reads no more than the loader";
+  // Exactly the limit is read, and then judged as JSON: the NULs after "{}" are not the end
+  // of the text, as the JSON library alone would take them.
+  ASSERT_EQ(::truncate(path.c_str(), static_cast<off_t>(kMaxConfigFileBytes)), 0);
+  r = loadConfigFile(path);
+  EXPECT_THAT(r.diagnostics.errors, ElementsAre("not valid JSON: a NUL byte at offset 2"));
+  EXPECT_TRUE(r.digest);
+}
+
+TEST(LoadConfigFile, DeepNestingIsRefusedBeforeParsingWithTheLimit) {
+  // The issue's file: 100,000 '[' then 100,000 ']' (200 KB). Parsing it took gigabytes;
+  // the scan before parsing refuses it at once.
+  TempDir dir;
+  std::string path = dir.write("ztdns.json", std::string(100'000, '[') + std::string(100'000, ']'));
+  LoadResult r = loadConfigFile(path);
+  EXPECT_FALSE(r.config);
+  EXPECT_THAT(r.diagnostics.errors,
+              ElementsAre("the JSON nests deeper than 64 levels of [ and { (a configuration "
+                          "needs fewer than 10)"));
+  EXPECT_TRUE(r.digest) << "the bytes were read: a reload of them was refused, not skipped";
+  // 64 levels are parsed (and then judged on their content).
+  std::string deep = R"({"x": )" + std::string(63, '[') + std::string(63, ']') + "}";
+  EXPECT_THAT(parseConfig(deep).diagnostics.errors, ElementsAre("x: unknown key"));
+  deep = R"({"x": )" + std::string(64, '[') + std::string(64, ']') + "}";
+  EXPECT_THAT(parseConfig(deep).diagnostics.errors[0], HasSubstr("deeper than 64 levels"));
+}
+
+TEST(ContentDigest, IsTheSha256OfTheBytesAndFollowsTheFile) {
+  EXPECT_EQ(contentDigest(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  TempDir dir;
+  std::string path = dir.file("ztdns.json");
+  auto missing = fileDigest(path);
+  ASSERT_TRUE(missing);
+  EXPECT_FALSE(*missing) << "no file: no digest, and no error";
+
+  std::string saved;
+  Config c = labConfig();
+  ASSERT_TRUE(saveConfigAtomic(path, c, &saved).ok());
+  EXPECT_EQ(saved, contentDigest(formatConfig(c)));
+  EXPECT_EQ(fileDigest(path).value(), saved);
+  EXPECT_EQ(loadConfigFile(path).digest, saved);
+
+  // One byte more (a hand edit that changes nothing in the config) is another digest.
+  dir.write("ztdns.json", formatConfig(c) + " ");
+  EXPECT_NE(fileDigest(path).value(), saved);
+  ASSERT_EQ(::chmod(dir.path().c_str(), 0), 0);
+  std::string unreadable = testing::runUnprivileged([&] {
+    auto r = fileDigest(path);
+    return r ? std::string("readable") : r.error().message;
+  });
+  ::chmod(dir.path().c_str(), 0700);
+  EXPECT_THAT(unreadable, HasSubstr("is not readable"));
+}
+
+TEST(SaveConfigAtomic, RefusesAConfigTooLargeForTheLoaderToReadBack) {
+  TempDir dir;
+  std::string path = dir.write("ztdns.json", "{}\n");
+  Config c;
+  // 100,000 rules, each with a 700-character description: beyond 64 MiB once formatted.
+  c.exemptionRules.resize(kMaxExemptionRules);
+  for (size_t i = 0; i < c.exemptionRules.size(); ++i) {
+    c.exemptionRules[i].displayName = "r" + std::to_string(i);
+    c.exemptionRules[i].description = std::string(700, 'd');
+  }
+  std::string digest;
+  Status st = saveConfigAtomic(path, c, &digest);
+  ASSERT_FALSE(st.ok());
+  EXPECT_THAT(st.error().message, HasSubstr("more than the 64 MiB ztdnsd reads"));
+  EXPECT_TRUE(digest.empty());
+  EXPECT_EQ(testing::readFile(path), "{}\n") << "the old file stays";
+}
+
 }  // namespace
 }  // namespace ztdns::config
