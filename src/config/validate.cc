@@ -34,6 +34,17 @@ bool hasControlCharacter(std::string_view s) {
   return false;
 }
 
+// ::ffff:a.b.c.d is an IPv4 address written as IPv6: its packets are IPv4, so an exception
+// for it in the IPv6 sets would never match, and a server at it would be a.b.c.d a second
+// time, unseen by the duplicate checks. Refused, with the IPv4 form to write instead.
+std::string mappedAddressWords(const IpAddress& a) {
+  return a.toString() + " is an IPv4-mapped address; use " + a.unmapped().toString();
+}
+
+bool isMappedPrefix(const IpPrefix& p) {
+  return p.family() == IpFamily::V6 && p.length() >= 96 && p.address().isV4Mapped();
+}
+
 void checkRange(ParseContext& ctx, const std::string& path, int64_t value, Range range) {
   if (ctx.isBad(path)) return;
   if (value < range.lo || value > range.hi) ctx.error(path, outOfRange(value, range));
@@ -117,6 +128,9 @@ void checkServers(const Config& c, ParseContext& ctx) {
         (s.ipAddress.isUnspecified() || s.ipAddress.isMulticast() || s.ipAddress.isBroadcast())) {
       ctx.error(ap, s.ipAddress.toString() + " is not a unicast address a server can have");
       addressBad = true;
+    } else if (!addressBad && s.ipAddress.isV4Mapped()) {
+      ctx.error(ap, mappedAddressWords(s.ipAddress));
+      addressBad = true;
     }
     checkRange(ctx, joinPath(sp, "priority"), s.priority, kPriorityRange);
 
@@ -196,6 +210,10 @@ void checkRules(const Config& c, ParseContext& ctx) {
       } else if (prefix.hasHostBits()) {
         ctx.error(indexPath(ap, k),
                   prefix.toString() + " has host bits set; use " + prefix.normalized().toString());
+      } else if (isMappedPrefix(prefix)) {
+        IpPrefix v4(prefix.address().unmapped(), static_cast<uint8_t>(prefix.length() - 96));
+        ctx.error(indexPath(ap, k),
+                  prefix.toString() + " is an IPv4-mapped prefix; use " + v4.toString());
       }
     }
   }
@@ -257,6 +275,11 @@ void checkListenAddresses(const Config& c, ParseContext& ctx) {
     const Endpoint& e = c.listenAddresses[k];
     if (e.port == 0) {
       ctx.error(kp, e.toString() + ": port 0 is out of range 1..65535");
+      continue;
+    }
+    if (e.address.isV4Mapped()) {
+      ctx.error(kp, e.toString() + " is an IPv4-mapped address; use " +
+                        Endpoint{e.address.unmapped(), e.port}.toString());
       continue;
     }
     auto [it, fresh] = seen.emplace(e, k);

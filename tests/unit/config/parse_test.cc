@@ -238,6 +238,7 @@ TEST(ConfigParse, UnknownKeysAreErrorsWithAHint) {
   Json j = labJson();
   j["auditModeEnabeld"] = false;
   j["frobnicate"] = 1;
+  j["foo"] = 1;  // 2 edits from "log": too far to be a hint
   j["secureDnsServers"][0]["ipAdress"] = "198.51.100.53";
   j["secureDnsServers"][0]["dnsOverTlsConfiguration"]["port"] = 853;
   j["secureDnsServers"][0]["dnsOverHttpsConfiguration"]["queryURL"] = "x";
@@ -250,7 +251,7 @@ TEST(ConfigParse, UnknownKeysAreErrorsWithAHint) {
       d.errors,
       ::testing::IsSupersetOf(
           {"auditModeEnabeld: unknown key (did you mean \"auditModeEnabled\"?)",
-           "frobnicate: unknown key",
+           "frobnicate: unknown key", "foo: unknown key",
            "secureDnsServers[0].ipAdress: unknown key (did you mean \"ipAddress\"?)",
            "secureDnsServers[0].dnsOverTlsConfiguration.port: unknown key (did you mean "
            "\"tlsPort\"?)",
@@ -298,6 +299,9 @@ TEST(ConfigParse, SyntaxErrorsNameLineAndColumn) {
   EXPECT_THAT(r.diagnostics.errors[0],
               ::testing::StartsWith("not valid JSON: parse error at line 2, column "));
   EXPECT_THAT(parseConfig("").diagnostics.errors[0], ::testing::StartsWith("not valid JSON: "));
+  // A NUL would end the text for the JSON library and hide what follows it.
+  EXPECT_THAT(parseConfig(std::string("{}\0{\"enabled\": true}", 20)).diagnostics.errors,
+              ElementsAre("not valid JSON: a NUL byte at offset 2"));
   EXPECT_THAT(parseConfig("[1]").diagnostics.errors,
               ElementsAre("the configuration must be a JSON object, not an array"));
   EXPECT_THAT(parseConfig("\"x\"").diagnostics.errors,
@@ -328,6 +332,23 @@ TEST(ConfigServers, UnusableAddresses) {
   }
   Json j = labJson();
   j["secureDnsServers"][1]["ipAddress"] = "2001:db8:53::54";
+  EXPECT_THAT(diagnose(j).errors, IsEmpty());
+}
+
+// ::ffff:a.b.c.d is a.b.c.d: as a server it would be a duplicate the endpoint check cannot
+// see (and the kernel's servers4 set would hold it twice); refused with the IPv4 form.
+TEST(ConfigServers, Ipv4MappedAddressesAreRefusedWithTheIpv4Form) {
+  Json j = labJson();
+  j["secureDnsServers"][1]["ipAddress"] = "::ffff:198.51.100.53";
+  EXPECT_THAT(diagnose(j).errors,
+              ElementsAre("secureDnsServers[1].ipAddress: ::ffff:198.51.100.53 is an IPv4-mapped "
+                          "address; use 198.51.100.53"))
+      << "and not also 'port 853 is already used by secureDnsServers[0]'";
+  j["secureDnsServers"][1]["ipAddress"] = "::ffff:198.51.100.60";
+  EXPECT_THAT(diagnose(j).errors,
+              ElementsAre("secureDnsServers[1].ipAddress: ::ffff:198.51.100.60 is an IPv4-mapped "
+                          "address; use 198.51.100.60"));
+  j["secureDnsServers"][1]["ipAddress"] = "::fffe:c633:643c";  // not mapped
   EXPECT_THAT(diagnose(j).errors, IsEmpty());
 }
 
@@ -538,6 +559,31 @@ TEST(ConfigExemptions, BadPrefixesAndDuplicateNames) {
                           "exemptionRules[1].ipAddresses[3]: \"\" is not an IP address or prefix",
                           "exemptionRules[1].displayName: \"media relay\" is already used by "
                           "exemptionRules[0]"));
+}
+
+// An exception for ::ffff:203.0.113.9 would sit in the IPv6 set and never match the IPv4
+// packets it was meant for.
+TEST(ConfigExemptions, Ipv4MappedPrefixesAreRefusedWithTheIpv4Form) {
+  Json j = labJson();
+  j["exemptionRules"][0]["ipAddresses"] = {"::ffff:203.0.113.9", "::ffff:203.0.113.0/120",
+                                           "::ffff:0:0/96",      "::/0",
+                                           "::ffff:0:0/95",      "2001:db8::ffff:203.0.113.9"};
+  EXPECT_THAT(diagnose(j).errors,
+              ElementsAre("exemptionRules[0].ipAddresses[0]: ::ffff:203.0.113.9/128 is an "
+                          "IPv4-mapped prefix; use 203.0.113.9/32",
+                          "exemptionRules[0].ipAddresses[1]: ::ffff:203.0.113.0/120 is an "
+                          "IPv4-mapped prefix; use 203.0.113.0/24",
+                          "exemptionRules[0].ipAddresses[2]: ::ffff:0.0.0.0/96 is an "
+                          "IPv4-mapped prefix; use 0.0.0.0/0"))
+      << "prefixes wider than the mapped range, and addresses merely ending in one, are IPv6";
+}
+
+TEST(ConfigListen, Ipv4MappedAddressesAreRefusedWithTheIpv4Form) {
+  Json j = labJson();
+  j["listenAddresses"] = {"127.0.0.1:53", "[::ffff:127.0.0.1]:53"};
+  EXPECT_THAT(diagnose(j).errors,
+              ElementsAre("listenAddresses[1]: [::ffff:127.0.0.1]:53 is an IPv4-mapped address; "
+                          "use 127.0.0.1:53"));
 }
 
 TEST(ConfigExemptions, EmptyRuleIsAWarning) {
