@@ -1,10 +1,13 @@
 #include "daemon/daemon.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <filesystem>
 #include <iostream>
 
+#include "common/unique_fd.h"
 #include "control/protocol.h"
 #include "daemon/change_events.h"
 #include "daemon/control_handler.h"
@@ -133,6 +136,17 @@ Status Daemon::startAll() {
   if (!server) return Error{"control socket: " + server.error().message};
   server_ = std::move(*server);
 
+  // Another ztdnsd that finds this namespace claimed connects to learn our pid; accept and
+  // close those connections so they never fill the claim's backlog.
+  UniqueFd claim(::fcntl(instance_->namespaceClaimFd(), F_DUPFD_CLOEXEC, 0));
+  if (!claim.valid()) return Error::fromErrno("namespace claim: dup", errno);
+  claimAcceptor_ = std::make_unique<asio::local::stream_protocol::acceptor>(server_->context());
+  std::error_code ec2;
+  claimAcceptor_->assign(asio::local::stream_protocol(), claim.get(), ec2);
+  if (ec2) return Error{"namespace claim: " + ec2.message()};
+  claim.release();
+  asio::post(server_->context(), [this] { acceptClaimQueries(); });
+
   events_->emit(
       observe::ops::serviceStart("ok", versionText(), config_.enabled, config_.auditModeEnabled));
   std::string state =
@@ -140,6 +154,15 @@ Status Daemon::startAll() {
   notifyReady("ZTDNS " + state + ", " + std::to_string(config_.secureDnsServers.size()) +
               " server(s)");
   return okStatus();
+}
+
+void Daemon::acceptClaimQueries() {
+  claimAcceptor_->async_accept(
+      [this](std::error_code ec, asio::local::stream_protocol::socket peer) {
+        if (ec) return;  // closing down, or out of descriptors: the backlog absorbs the rest
+        peer.close();
+        acceptClaimQueries();
+      });
 }
 
 Status Daemon::enforceAtStart() {

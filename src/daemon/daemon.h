@@ -19,6 +19,7 @@
 // stop (SIGTERM) leaves the table in place. Only enabled=false removes it.
 #pragma once
 
+#include <asio/local/stream_protocol.hpp>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -79,6 +80,7 @@ class Daemon {
   Daemon(config::DaemonOptions options, config::Config config);
 
   Status startAll();
+  void acceptClaimQueries();
   Status enforceAtStart();
   Status applyEnforcement(const config::Config& from, const config::Config& to);
   Status applyDataPlane(const config::Config& from, const config::Config& to);
@@ -102,6 +104,9 @@ class Daemon {
   std::unique_ptr<observe::ConnectionMonitor> monitor_;
   std::unique_ptr<ControlHandler> handler_;
   std::unique_ptr<control::Server> server_;
+  // Accepts and closes connections to the namespace claim (Instance) on the control thread;
+  // destroyed before server_, whose io_context it uses.
+  std::unique_ptr<asio::local::stream_protocol::acceptor> claimAcceptor_;
 };
 
 }  // namespace ztdns::daemon
