@@ -49,7 +49,8 @@ int main(int argc, char** argv) {
   }
   if (!loaded.config) return 1;
 
-  auto daemon = ztdns::daemon::Daemon::start(*options, std::move(*loaded.config));
+  auto daemon =
+      ztdns::daemon::Daemon::start(*options, std::move(*loaded.config), std::move(loaded.digest));
   if (!daemon) {
     std::cerr << "ztdnsd: " << daemon.error().message << "\n";
     return 1;

@@ -53,14 +53,17 @@ observe::ops::Actor selfActor(const char* why) {
 
 }  // namespace
 
-Daemon::Daemon(config::DaemonOptions options, config::Config config)
+Daemon::Daemon(config::DaemonOptions options, config::Config config,
+               std::optional<std::string> fileDigest)
     : options_(std::move(options)),
       config_(std::move(config)),
-      startedAt_(std::chrono::steady_clock::now()) {}
+      startedAt_(std::chrono::steady_clock::now()),
+      fileDigest_(std::move(fileDigest)) {}
 
 Result<std::unique_ptr<Daemon>> Daemon::start(const config::DaemonOptions& options,
-                                              config::Config config) {
-  std::unique_ptr<Daemon> d(new Daemon(options, std::move(config)));
+                                              config::Config config,
+                                              std::optional<std::string> fileDigest) {
+  std::unique_ptr<Daemon> d(new Daemon(options, std::move(config), std::move(fileDigest)));
   if (auto st = d->startAll(); !st) {
     d->stop(st.error().message);
     return st.error();
@@ -221,6 +224,7 @@ void Daemon::requestReload() {
 }
 
 Status Daemon::reload(const observe::ops::Actor& by) {
+  // A reload is how hand edits are loaded: it is never refused for them.
   config::LoadResult loaded = config::loadConfigFile(options_.configPath);
   if (!loaded.config) {
     std::string all;
@@ -230,9 +234,29 @@ Status Daemon::reload(const observe::ops::Actor& by) {
         "reload refused, the running configuration stays: " + err.message, by));
     return err;
   }
-  Status st = commit(*loaded.config, by);
-  if (st) events_->emit(observe::ops::configUpdated("reloaded " + options_.configPath, by));
+  const uint64_t savesBefore = saves_;
+  Status st = apply(*loaded.config, by);
+  if (st) {
+    // Unless the commit rewrote the file, the daemon now runs the bytes it has just read.
+    if (saves_ == savesBefore) fileDigest_ = loaded.digest;
+    events_->emit(observe::ops::configUpdated("reloaded " + options_.configPath, by));
+  }
   return st;
+}
+
+Status Daemon::checkFileUnedited() const {
+  auto now = config::fileDigest(options_.configPath);
+  if (!now) {
+    return control::failed("cannot read " + options_.configPath +
+                           " to check it for edits, nothing changed: " + now.error().message);
+  }
+  if (!*now) return okStatus();  // no file (a fresh install, or deleted): the save writes one
+  if (*now == fileDigest_) return okStatus();
+  return control::conflict(
+      options_.configPath +
+      " was edited since ztdnsd read it, and this change would overwrite the edits; nothing "
+      "changed. Run ztdns reload to load the edits (ztdnsd --check --config " +
+      options_.configPath + " checks them first), or undo them");
 }
 
 Status Daemon::applyDataPlane(const config::Config& from, const config::Config& to) {
@@ -287,6 +311,11 @@ void Daemon::applySideSettings(const config::Config& to) {
 }
 
 Status Daemon::commit(const config::Config& requested, const observe::ops::Actor& by) {
+  if (auto st = checkFileUnedited(); !st) return st;
+  return apply(requested, by);
+}
+
+Status Daemon::apply(const config::Config& requested, const observe::ops::Actor& by) {
   config::Config next = requested;
   config::normalizePrefixes(next);
   if (config::Diagnostics d = config::validate(next); !d.ok()) {
@@ -301,7 +330,13 @@ Status Daemon::commit(const config::Config& requested, const observe::ops::Actor
   auto undoDataPlane = [&] { (void)applyDataPlane(next, prev); };
 
   auto save = [&](const config::Config& c) {
-    return config::saveConfigAtomic(options_.configPath, c);
+    std::string digest;
+    Status st = config::saveConfigAtomic(options_.configPath, c, &digest);
+    if (!digest.empty()) {  // the file holds c now, even if a later step of the save failed
+      fileDigest_ = std::move(digest);
+      ++saves_;
+    }
+    return st;
   };
   const bool disabling = prev.enabled && !next.enabled;
   if (disabling) {

@@ -14,6 +14,11 @@
 // file before it removes the table, so that a failed save never costs the allowed
 // addresses.
 //
+// The config file: the daemon remembers the digest of the bytes it last loaded or saved. A
+// control change first checks that the file still holds them; when it has been edited by
+// hand and not reloaded, the change is refused as a conflict and nothing changes (saving
+// would overwrite the edits). A reload is how edits are loaded. A missing file is written.
+//
 // Start-up is fail-closed: with ZTDNS enabled the policy is applied over any table a
 // previous ztdnsd left (its allow sets are kept and adopted) before anything else, and a
 // stop (SIGTERM) leaves the table in place. Only enabled=false removes it.
@@ -49,8 +54,11 @@ class Daemon {
   // Brings everything up in the calling thread's network namespace; ready when it returns
   // (the control socket answers). Errors name what failed; whatever was started is stopped,
   // and an enforcement table already in the kernel is left as it was.
+  // fileDigest: config::LoadResult::digest of the load that produced config (unset when
+  // the file did not exist).
   static Result<std::unique_ptr<Daemon>> start(const config::DaemonOptions& options,
-                                               config::Config config);
+                                               config::Config config,
+                                               std::optional<std::string> fileDigest);
   ~Daemon();
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
@@ -64,7 +72,8 @@ class Daemon {
   // ---- for ControlHandler, on the control thread ----
   const config::Config& config() const { return config_; }
   const config::DaemonOptions& options() const { return options_; }
-  // The commit sequence above. `next` need not have been validated yet.
+  // A control change: refused (conflict) when the file holds edits not loaded, else the
+  // commit sequence above. `next` need not have been validated yet.
   Status commit(const config::Config& next, const observe::ops::Actor& by);
   // Re-read the config file and commit it.
   Status reload(const observe::ops::Actor& by);
@@ -77,10 +86,15 @@ class Daemon {
   std::chrono::steady_clock::time_point startedAt() const { return startedAt_; }
 
  private:
-  Daemon(config::DaemonOptions options, config::Config config);
+  Daemon(config::DaemonOptions options, config::Config config,
+         std::optional<std::string> fileDigest);
 
   Status startAll();
   void acceptClaimQueries();
+  // The commit sequence, for control changes and reloads alike.
+  Status apply(const config::Config& next, const observe::ops::Actor& by);
+  // Refuses when the file no longer holds what the daemon last loaded or saved.
+  Status checkFileUnedited() const;
   Status enforceAtStart();
   Status applyEnforcement(const config::Config& from, const config::Config& to);
   Status applyDataPlane(const config::Config& from, const config::Config& to);
@@ -90,6 +104,9 @@ class Daemon {
   config::Config config_;
   std::chrono::steady_clock::time_point startedAt_;
   bool stopped_ = false;
+  // contentDigest of the file as the daemon last read or wrote it; unset: no file then.
+  std::optional<std::string> fileDigest_;
+  uint64_t saves_ = 0;  // successful writes of the file
 
   // Declaration order is construction order; destruction runs backwards, so users go
   // before what they use: the control server before the data plane, the monitor before the
