@@ -42,10 +42,20 @@ std::string absolute(const std::string& path) {
   return ec ? path : abs.lexically_normal().string();
 }
 
+// A value only the daemon can check (a multicast server address, a CA file without a
+// certificate) comes back as invalid-params naming the argument: a usage error, exit 2, like
+// the values the CLI checks itself. Every other refusal is a failure, exit 1.
 template <Method M, class Say>
 int change(Context& ctx, const typename control::MethodTraits<M>::Params& params, Say say) {
   auto result = ctx.call<M>(params);
-  if (!result) return ctx.fail(result.error());
+  if (!result) {
+    if (control::errorCodeOf(result.error()) == control::ErrorCode::kInvalidParams) {
+      std::string verb = control::methodName(M);  // "add.server" -> "add server"
+      std::replace(verb.begin(), verb.end(), '.', ' ');
+      return ctx.usage(verb, result.error().message);
+    }
+    return ctx.fail(result.error());
+  }
   if (ctx.json())
     ctx.printJson(control::toJson(*result));
   else
@@ -195,7 +205,7 @@ int trustedCa(Context& ctx, const Words& rest, bool add) {
   control::TrustedCaParams p;
   if (add) {
     auto file = absoluteExisting("file", *args->text("file"));
-    if (!file) return ctx.fail(file.error());
+    if (!file) return ctx.usage(verb, file.error().message);
     p.file = *file;
   } else {
     p.file = absolute(*args->text("file"));  // it may be gone already; delete it anyway
@@ -220,9 +230,9 @@ int addClientCert(Context& ctx, const Words& rest) {
   if (!args) return ctx.usage("add clientcert", args.error().message);
   ctx.setJson(args->keyword("json"));
   auto cert = absoluteExisting("certfile", *args->text("certfile"));
-  if (!cert) return ctx.fail(cert.error());
+  if (!cert) return ctx.usage("add clientcert", cert.error().message);
   auto key = absoluteExisting("keyfile", *args->text("keyfile"));
-  if (!key) return ctx.fail(key.error());
+  if (!key) return ctx.usage("add clientcert", key.error().message);
   control::AddClientCertParams p{*cert, *key};
   int rc = kExitOk;
   int changed = change<Method::kAddClientCert>(ctx, p, [&](const control::ClientCertInfo& info) {

@@ -1,6 +1,8 @@
 #include "daemon/config_edit.h"
 
 #include <algorithm>
+#include <optional>
+#include <string_view>
 
 #include "control/protocol.h"
 #include "control/validation.h"
@@ -11,9 +13,91 @@ namespace {
 
 using config::Config;
 
-Result<Edited> finish(Config next, std::vector<std::string> warnings = {}) {
-  if (auto st = checkEdited(next); !st) return st.error();
+std::string indexPath(std::string_view root, size_t index) {
+  return std::string(root) + "[" + std::to_string(index) + "]";
+}
+
+Result<Edited> finish(Config next, const EditedPart& part = {},
+                      std::vector<std::string> warnings = {}) {
+  if (auto st = checkEdited(next, part); !st) return st.error();
   return Edited{std::move(next), std::move(warnings)};
+}
+
+// The edited parts, with the CLI's argument names (docs/cli.md) for their fields.
+EditedPart serverPart(size_t index) {
+  return {indexPath("secureDnsServers", index),
+          {{"", "address"},  // "198.51.100.53 port 853 is already used by ..."
+           {".ipAddress", "address"},
+           {".displayName", "name"},
+           {".priority", "priority"},
+           {".dnsOverTlsConfiguration.tlsPort", "port"},
+           {".dnsOverTlsConfiguration.certificateSubjectName", "hostname"},
+           {".dnsOverHttpsConfiguration.httpsPort", "port"},
+           {".dnsOverHttpsConfiguration.queryUrl", "template"}}};
+}
+
+EditedPart rulePart(size_t index) {
+  return {indexPath("exemptionRules", index),
+          {{".displayName", "name"}, {".description", "description"}, {".ipAddresses", "subnets"}}};
+}
+
+EditedPart trustedCaPart(size_t index) {
+  return {indexPath("rootCertificatesForServerValidation", index), {{"", "file"}}};
+}
+
+EditedPart clientCertPart() {
+  return {"clientCertificate",
+          {{"", "certfile"}, {".certificateFile", "certfile"}, {".privateKeyFile", "keyfile"}}};
+}
+
+// "a[3].b[12].c" -> "a.b.c"
+std::string withoutIndexes(std::string_view path) {
+  std::string out;
+  for (size_t i = 0; i < path.size(); ++i) {
+    if (path[i] == '[') {
+      size_t close = path.find(']', i);
+      if (close != std::string_view::npos) {
+        i = close;
+        continue;
+      }
+    }
+    out += path[i];
+  }
+  return out;
+}
+
+// "... is already used by secureDnsServers[0]" -> "... is already used by server "pdns1"
+// (198.51.100.53)": the user knows the other entries by name, not by position.
+std::string namedReferences(const Config& c, std::string what) {
+  auto replace = [&](std::string_view root, auto describe) {
+    std::string needle = std::string(root) + "[";
+    for (size_t at = what.find(needle); at != std::string::npos; at = what.find(needle, at + 1)) {
+      size_t digits = at + needle.size();
+      size_t close = what.find(']', digits);
+      if (close == std::string::npos || close == digits) continue;
+      size_t index = 0;
+      bool number = true;
+      for (size_t k = digits; k < close; ++k) {
+        if (what[k] < '0' || what[k] > '9') number = false;
+        index = index * 10 + static_cast<size_t>(what[k] - '0');
+      }
+      // Only a whole reference: not followed by a field (".ipAddress") of the entry.
+      if (!number || (close + 1 < what.size() && what[close + 1] == '.')) continue;
+      std::optional<std::string> words = describe(index);
+      if (!words) continue;
+      what.replace(at, close + 1 - at, *words);
+    }
+  };
+  replace("secureDnsServers", [&](size_t i) -> std::optional<std::string> {
+    if (i >= c.secureDnsServers.size()) return std::nullopt;
+    const auto& s = c.secureDnsServers[i];
+    return "server \"" + s.displayName + "\" (" + s.ipAddress.toString() + ")";
+  });
+  replace("exemptionRules", [&](size_t i) -> std::optional<std::string> {
+    if (i >= c.exemptionRules.size()) return std::nullopt;
+    return "exception \"" + c.exemptionRules[i].displayName + "\"";
+  });
+  return what;
 }
 
 std::string leaveNoServer(const std::string& what) {
@@ -24,12 +108,33 @@ std::string leaveNoServer(const std::string& what) {
 
 }  // namespace
 
-Status checkEdited(const Config& edited) {
+Status checkEdited(const Config& edited, const EditedPart& part) {
   config::Diagnostics d = config::validate(edited);
   if (d.ok()) return okStatus();
   std::string all;
-  for (const auto& e : d.errors) all += (all.empty() ? "" : "; ") + e;
-  return control::invalidParams(all);
+  bool aboutTheRequest = false;
+  for (const auto& e : d.errors) {
+    std::string line = e;
+    size_t colon = e.find(": ");
+    std::string_view path = std::string_view(e).substr(0, colon);
+    bool inPart = !part.path.empty() && colon != std::string::npos &&
+                  path.find(' ') == std::string_view::npos &&
+                  path.substr(0, part.path.size()) == part.path &&
+                  (path.size() == part.path.size() || path[part.path.size()] == '.' ||
+                   path[part.path.size()] == '[');
+    if (inPart) {
+      aboutTheRequest = true;
+      std::string below = withoutIndexes(path.substr(part.path.size()));
+      for (const auto& [field, argument] : part.arguments) {
+        if (field == below) {
+          line = argument + ": " + namedReferences(edited, e.substr(colon + 2));
+          break;
+        }
+      }
+    }
+    all += (all.empty() ? "" : "; ") + line;
+  }
+  return aboutTheRequest ? control::invalidParams(all) : control::failed(all);
 }
 
 Result<Edited> editSetState(const Config& current, const control::SetStateParams& p) {
@@ -77,6 +182,7 @@ Result<Edited> editAddServer(const Config& current, const control::AddServerPara
     }
     it->dnsOverHttps = config::DohSettings{p.port, p.templateUrl};
   }
+  const size_t index = static_cast<size_t>(it - next.secureDnsServers.begin());
   // Display names are unique in the config; say which one clashes in the CLI's words.
   for (const auto& s : next.secureDnsServers) {
     if (&s != &*it && s.displayName == it->displayName) {
@@ -84,7 +190,7 @@ Result<Edited> editAddServer(const Config& current, const control::AddServerPara
                                s.ipAddress.toString() + "); choose another name=");
     }
   }
-  return finish(std::move(next));
+  return finish(std::move(next), serverPart(index));
 }
 
 Result<Edited> editDeleteServer(const Config& current, const control::DeleteServerParams& p,
@@ -125,7 +231,8 @@ Result<Edited> editAddException(const Config& current, const control::AddExcepti
   rule.ipAddresses = p.subnets;
   next.exemptionRules.push_back(std::move(rule));
   std::vector<std::string> warnings = config::normalizePrefixes(next);
-  return finish(std::move(next), std::move(warnings));
+  const size_t index = next.exemptionRules.size() - 1;
+  return finish(std::move(next), rulePart(index), std::move(warnings));
 }
 
 Result<Edited> editDeleteException(const Config& current, const control::DeleteExceptionParams& p) {
@@ -147,7 +254,8 @@ Result<Edited> editAddTrustedCa(const Config& current, const control::TrustedCaP
     return control::conflict(p.file + " is already a trusted CA file");
   }
   files.push_back(p.file);
-  return finish(std::move(next));
+  const size_t index = files.size() - 1;
+  return finish(std::move(next), trustedCaPart(index));
 }
 
 Result<Edited> editDeleteTrustedCa(const Config& current, const control::TrustedCaParams& p) {
@@ -164,7 +272,7 @@ Result<Edited> editDeleteTrustedCa(const Config& current, const control::Trusted
 Result<Edited> editAddClientCert(const Config& current, const control::AddClientCertParams& p) {
   Config next = current;
   next.clientCertificate = config::ClientCertificate{p.certFile, p.keyFile};
-  return finish(std::move(next));
+  return finish(std::move(next), clientCertPart());
 }
 
 Result<Edited> editDeleteClientCert(const Config& current) {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/result.h"
@@ -47,7 +48,20 @@ Result<Edited> editDeleteClientCert(const config::Config& current);
 
 Result<Edited> editLogSet(const config::Config& current, const control::LogSetParams& p);
 
-// validate() for an edited config: the errors joined into one line, as invalid-params.
-Status checkEdited(const config::Config& edited);
+// The part of the config an edit wrote (a field path such as "secureDnsServers[2]"; empty
+// for none) and the request's names for its fields, keyed by the path below it with indexes
+// dropped ("" for the part itself, ".ipAddress", ".ipAddresses", ...).
+struct EditedPart {
+  std::string path;
+  std::vector<std::pair<std::string, std::string>> arguments;
+};
+
+// validate() for an edited config. Errors about the edited part name the request's argument
+// instead of the field path ("address: 0.0.0.0 is not a unicast address a server can have")
+// and are invalid-params: the value the user gave is bad. Errors about the rest of the
+// config keep their field paths and are failed: the config the change would produce is
+// unusable for a reason outside the request (a CA file that became unreadable, say).
+// Every error, joined into one line.
+Status checkEdited(const config::Config& edited, const EditedPart& part = {});
 
 }  // namespace ztdns::daemon

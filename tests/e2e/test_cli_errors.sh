@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every error path of the CLI and the control plane against a running, enforcing ztdnsd:
-# usage errors (exit 2) caught by the CLI, refusals by the daemon (exit 1: conflicts, things
-# not found, values only the daemon can check), malformed protocol requests, and failures in
+# usage errors (exit 2) caught by the CLI, bad values only the daemon can check (exit 2 too,
+# named by the argument the user gave, not by the config file's field path), refusals by the
+# daemon (exit 1: conflicts, things not found), malformed protocol requests, and failures in
 # the middle of the commit sequence (the kernel refuses the policy; the config file cannot be
 # saved). Each one names what is wrong, and after each one the running policy
 # (nft -s list table inet ztdns), the config file and the daemon's settings are byte for byte
@@ -96,25 +97,35 @@ usage "suggest something else" 'suggest what?' suggest servers
 refused 2 "an unknown verb" 'unknown verb "frobnicate"' frobnicate
 refused 2 "--timeout that is not a number" '--timeout' --timeout=soon show state
 
-step "refusals by the daemon: exit 1, in words, nothing changed"
+step "values only the daemon can check: usage errors (exit 2) that name the argument, nothing changed"
 printf 'not a certificate\n' >"$LAB_DIR/garbage.pem"
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -aes-128-cbc -pass pass:secret -out "$LAB_DIR/encrypted.key" 2>/dev/null
 openssl req -new -x509 -key "$LAB_DIR/encrypted.key" -passin pass:secret -subj /CN=enc -days 30 -out "$LAB_DIR/encrypted.pem" 2>/dev/null
-refused 1 "add trustedca of a file that does not exist" "file: $LAB_DIR/nosuch.pem does not exist" add trustedca file="$LAB_DIR/nosuch.pem"
-refused 1 "add trustedca of a file without a certificate" "rootCertificatesForServerValidation[1]: \"$LAB_DIR/garbage.pem\" holds no PEM certificate" add trustedca file="$LAB_DIR/garbage.pem"
+usage "add trustedca of a file that does not exist" "file: $LAB_DIR/nosuch.pem does not exist" add trustedca file="$LAB_DIR/nosuch.pem"
+usage "add trustedca of a file without a certificate" "ztdns add trustedca: file: \"$LAB_DIR/garbage.pem\" holds no PEM certificate" add trustedca file="$LAB_DIR/garbage.pem"
+assert_not_contains "$CLI_ERR" "rootCertificatesForServerValidation" "... in the CLI's words, not the config file's"
+usage "add clientcert with a key that is not the certificate's" "ztdns add clientcert: keyfile: \"$LAB_CERT_DIR/pdns1.key\" does not belong to the certificate" add clientcert certfile="$LAB_CLIENT_CERT" keyfile="$LAB_CERT_DIR/pdns1.key"
+usage "add clientcert with an encrypted key" "keyfile: \"$LAB_DIR/encrypted.key\"" add clientcert certfile="$LAB_DIR/encrypted.pem" keyfile="$LAB_DIR/encrypted.key"
+assert_contains "$CLI_ERR" "encrypted" "... says the key is encrypted"
+usage "add clientcert with a key file that does not exist" "keyfile: $LAB_DIR/nosuch.key does not exist" add clientcert certfile="$LAB_CLIENT_CERT" keyfile="$LAB_DIR/nosuch.key"
+usage "add clientcert with a certificate file that is not one" "certfile: \"$LAB_DIR/garbage.pem\" holds no PEM certificate" add clientcert certfile="$LAB_DIR/garbage.pem" keyfile="$LAB_CLIENT_KEY"
+assert_not_contains "$CLI_ERR" "clientCertificate" "... in the CLI's words"
+usage "add server at a multicast address" "ztdns add server: address: 233.252.0.1 is not a unicast address a server can have" add server type=dot address=233.252.0.1 hostname=x.test
+usage "add server at 0.0.0.0" "address: 0.0.0.0 is not a unicast address a server can have" add server type=dot address=0.0.0.0 hostname=a.test
+assert_not_contains "$CLI_ERR" "secureDnsServers" "... in the CLI's words"
+usage "add server at an IPv4-mapped address" "address: ::ffff:198.51.100.60 is an IPv4-mapped address; use 198.51.100.60" add server type=dot address=::ffff:198.51.100.60 hostname=a.test
+usage "add server at the IPv4-mapped form of a configured server" "address: ::ffff:$LAB_PDNS1_4 is an IPv4-mapped address; use $LAB_PDNS1_4" add server type=dot address="::ffff:$LAB_PDNS1_4" hostname="$LAB_PDNS1_NAME"
+usage "add exception with an IPv4-mapped prefix" "subnets: ::ffff:203.0.113.9/128 is an IPv4-mapped prefix; use 203.0.113.9/32" add exception name=mapped subnets=203.0.113.8,::ffff:203.0.113.9
+nft_lacks "... nothing of it in exc4" exc4 "203.0.113.8"
+
+step "refusals by the daemon: exit 1, in words, nothing changed"
 refused 1 "add trustedca of a CA already trusted" "$LAB_CA is already a trusted CA file" add trustedca file="$LAB_CA"
 refused 1 "delete trustedca of a file not trusted" "$LAB_UNTRUSTED_CA is not a trusted CA file" delete trustedca file="$LAB_UNTRUSTED_CA"
-refused 1 "add clientcert with a key that is not the certificate's" "clientCertificate.privateKeyFile: \"$LAB_CERT_DIR/pdns1.key\" does not belong to the certificate" add clientcert certfile="$LAB_CLIENT_CERT" keyfile="$LAB_CERT_DIR/pdns1.key"
-refused 1 "add clientcert with an encrypted key" "clientCertificate.privateKeyFile" add clientcert certfile="$LAB_DIR/encrypted.pem" keyfile="$LAB_DIR/encrypted.key"
-assert_contains "$CLI_ERR" "encrypted" "... says the key is encrypted"
-refused 1 "add clientcert with a key file that does not exist" "keyfile: $LAB_DIR/nosuch.key does not exist" add clientcert certfile="$LAB_CLIENT_CERT" keyfile="$LAB_DIR/nosuch.key"
-refused 1 "add clientcert with a certificate file that is not one" "clientCertificate.certificateFile" add clientcert certfile="$LAB_DIR/garbage.pem" keyfile="$LAB_CLIENT_KEY"
 refused 1 "delete clientcert when there is none" "no client certificate is configured" delete clientcert
 refused 1 "add exception with a name that exists" 'an exception named "relay" exists already; delete it first or choose another name' add exception name=relay subnets=203.0.113.0/24
 refused 1 "delete exception that does not exist" 'no exception named "nosuch" (see ztdns show exception)' delete exception name=nosuch
 refused 1 "add server with a transport it has" "server $LAB_PDNS1_4 already has DoT (port 853); delete the server first to change it" add server type=dot address="$LAB_PDNS1_4" hostname="$LAB_PDNS1_NAME"
 refused 1 "add server with a name another server has" 'a server named "pdns1" exists already' add server type=dot address="$LAB_MTLS_4" hostname="$LAB_MTLS_NAME" name=pdns1
-refused 1 "add server at a multicast address (only the daemon checks)" "secureDnsServers[2].ipAddress: 233.252.0.1 is not a unicast address a server can have" add server type=dot address=233.252.0.1 hostname=x.test
 refused 1 "delete server that does not exist" "no server with address 198.51.100.99 is configured (see ztdns show server)" delete server address=198.51.100.99
 refused 1 "delete every server while enabled" "deleting every server would leave no server while ZTDNS is enabled" delete server
 refused 1 "resolve through a server that is not configured" "server $LAB_ROGUE4 is not configured" resolve "$LAB_WEB_NAME" server="$LAB_ROGUE4"

@@ -158,6 +158,11 @@ class FakeControlHandler final : public control::Handler {
                  control::Reply<control::ServerInfo> r) override {
     if (!enter("add.server", p)) return;
     std::lock_guard lock(mutex_);
+    // A value only the daemon checks: invalid-params naming the argument, as ztdnsd answers.
+    if (params.address.isUnspecified() || params.address.isMulticast()) {
+      return r(control::invalidParams("address: " + params.address.toString() +
+                                      " is not a unicast address a server can have"));
+    }
     control::TransportInfo t;
     t.protocol = params.type;
     t.port = params.port;

@@ -383,6 +383,12 @@ TEST_F(CliCommands, AddAndDeleteServer) {
               "ztdns add server: " + c.message + "\nRun 'ztdns add server help' for usage.\n");
   }
   EXPECT_EQ(handler_.changeCalls(), before);
+  // A value the daemon refuses as invalid-params is a usage error too (exit 2), in its words.
+  auto multicast = run({"add", "server", "type=dot", "address=233.252.0.1", "hostname=x.test"});
+  EXPECT_EQ(multicast.rc, 2);
+  EXPECT_EQ(multicast.err,
+            "ztdns add server: address: 233.252.0.1 is not a unicast address a server can have\n"
+            "Run 'ztdns add server help' for usage.\n");
   auto what = run({"add"});
   EXPECT_EQ(what.rc, 2);
   EXPECT_EQ(what.err,
@@ -475,13 +481,16 @@ TEST_F(CliCommands, TrustedCaAndClientCertUseAbsolutePaths) {
   EXPECT_EQ(add.rc, 0) << add.err;
   EXPECT_NE(add.out.find("Trusted CA file added: " + dir_.file("ca.pem")), std::string::npos)
       << add.out;
-  EXPECT_EQ(missing.rc, 1);
-  EXPECT_EQ(missing.err, "ztdns: file: " + dir_.file("nope.pem") + " does not exist\n");
+  EXPECT_EQ(missing.rc, 2) << "a file that does not exist is a bad value: a usage error";
+  EXPECT_EQ(missing.err, "ztdns add trustedca: file: " + dir_.file("nope.pem") +
+                             " does not exist\nRun 'ztdns add trustedca help' for usage.\n");
   EXPECT_EQ(cert.rc, 0) << cert.out << cert.err;
   EXPECT_NE(cert.out.find("Certificate file:  " + dir_.file("ca.pem")), std::string::npos)
       << cert.out;
   EXPECT_NE(cert.out.find("Subject:           CN=Lab CA"), std::string::npos);
-  EXPECT_EQ(noKey.err, "ztdns: keyfile: " + dir_.file("gone.key") + " does not exist\n");
+  EXPECT_EQ(noKey.rc, 2);
+  EXPECT_EQ(noKey.err, "ztdns add clientcert: keyfile: " + dir_.file("gone.key") +
+                           " does not exist\nRun 'ztdns add clientcert help' for usage.\n");
   {
     std::lock_guard lock(handler_.mutex());
     EXPECT_EQ(handler_.trustedCaFiles, std::vector<std::string>{dir_.file("ca.pem")});

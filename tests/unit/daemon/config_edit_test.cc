@@ -114,7 +114,48 @@ TEST(EditAddServer, ConflictsAndInvalidValuesAreRefusedWithTheirReason) {
   auto badPriority = dot("198.51.100.54", "pdns2.example.test");
   badPriority.priority = 5000;
   expectError(editAddServer(withOneServer(), badPriority), control::ErrorCode::kInvalidParams,
-              "priority");
+              "priority: 5000 is out of range 1..1000");
+}
+
+// Validation errors about what the request wrote name the request's arguments (docs/cli.md),
+// not the field paths of the file the user never typed.
+TEST(EditAddServer, ErrorsNameTheArgumentNotTheConfigPath) {
+  auto r = editAddServer(withOneServer(), dot("0.0.0.0", "a.test"));
+  expectError(r, control::ErrorCode::kInvalidParams,
+              "address: 0.0.0.0 is not a unicast address a server can have");
+  EXPECT_EQ(r.error().message, "address: 0.0.0.0 is not a unicast address a server can have");
+  r = editAddServer(withOneServer(), dot("::ffff:198.51.100.60", "a.test"));
+  EXPECT_EQ(r.error().message,
+            "address: ::ffff:198.51.100.60 is an IPv4-mapped address; use 198.51.100.60");
+  EXPECT_EQ(control::errorCodeOf(r.error()), control::ErrorCode::kInvalidParams);
+  r = editAddServer(withOneServer(), dot("::ffff:198.51.100.53", "pdns1.example.test"));
+  EXPECT_EQ(r.error().message,
+            "address: ::ffff:198.51.100.53 is an IPv4-mapped address; use 198.51.100.53")
+      << "not accepted next to 198.51.100.53:853";
+  r = editAddServer(withOneServer(), dot("198.51.100.54", "bad..name"));
+  EXPECT_EQ(r.error().message, "hostname: \"bad..name\" is not a DNS name or IP address");
+  r = editAddServer(withOneServer(), doh("198.51.100.54", "http://x.test/q"));
+  EXPECT_THAT(r.error().message, ::testing::StartsWith("template: "));
+  auto named = dot("198.51.100.54", "a.test");
+  named.name = "bad\x01name";
+  r = editAddServer(withOneServer(), named);
+  EXPECT_EQ(r.error().message, "name: \"bad\\u0001name\" contains a control character");
+  auto port0 = dot("198.51.100.54", "a.test");
+  port0.port = 0;
+  r = editAddServer(withOneServer(), port0);
+  EXPECT_EQ(r.error().message, "port: 0 is out of range 1..65535");
+}
+
+TEST(EditAddServer, ErrorsAboutTheRestOfTheConfigKeepTheirPathsAndAreFailures) {
+  config::Config c = withOneServer();
+  c.rootCertificatesForServerValidation = {"/nonexistent/ca.pem"};  // gone since it was loaded
+  auto r = editAddServer(c, dot("198.51.100.54", "a.test"));
+  expectError(r, control::ErrorCode::kFailed, "rootCertificatesForServerValidation[0]: ");
+  r = editAddServer(c, dot("0.0.0.0", "a.test"));
+  expectError(r, control::ErrorCode::kInvalidParams,
+              "address: 0.0.0.0 is not a unicast address a server can have");
+  EXPECT_THAT(r.error().message, HasSubstr("; rootCertificatesForServerValidation[0]: "))
+      << "both, each in its own words";
 }
 
 TEST(EditDeleteServer, OneOrAllAndNeverTheLastWhileEnabled) {
@@ -151,6 +192,15 @@ TEST(EditExceptions, AddNormalisesWithAWarningAndRefusesDuplicates) {
 
   expectError(editAddException(r->config, p), control::ErrorCode::kConflict,
               "an exception named \"relay\" exists already");
+  control::AddExceptionParams mapped{
+      "mapped", "", {prefix("203.0.113.8/32"), prefix("::ffff:203.0.113.9")}};
+  auto m = editAddException(r->config, mapped);
+  expectError(m, control::ErrorCode::kInvalidParams, "");
+  EXPECT_EQ(m.error().message,
+            "subnets: ::ffff:203.0.113.9/128 is an IPv4-mapped prefix; use 203.0.113.9/32");
+  control::AddExceptionParams badName{"bad\x7fname", "", {prefix("203.0.113.8/32")}};
+  EXPECT_EQ(editAddException(r->config, badName).error().message,
+            "name: \"bad\\u007fname\" contains a control character");
   auto gone = editDeleteException(r->config, {"relay"});
   ASSERT_TRUE(gone);
   EXPECT_TRUE(gone->config.exemptionRules.empty());
@@ -160,7 +210,13 @@ TEST(EditExceptions, AddNormalisesWithAWarningAndRefusesDuplicates) {
 
 TEST(EditCertificates, TrustedCaAndClientCertNeedReadableFilesAndReportAbsence) {
   expectError(editAddTrustedCa(config::Config{}, {"/nonexistent/ca.pem"}),
-              control::ErrorCode::kInvalidParams, "/nonexistent/ca.pem");
+              control::ErrorCode::kInvalidParams, "file: \"/nonexistent/ca.pem\" ");
+  expectError(editAddTrustedCa(config::Config{}, {"/etc/passwd"}),
+              control::ErrorCode::kInvalidParams, "file: \"/etc/passwd\" holds no PEM certificate");
+  auto cert = editAddClientCert(config::Config{}, {"/etc/passwd", "/nonexistent/c.key"});
+  expectError(cert, control::ErrorCode::kInvalidParams,
+              "certfile: \"/etc/passwd\" holds no PEM certificate");
+  EXPECT_THAT(cert.error().message, HasSubstr("; keyfile: \"/nonexistent/c.key\" "));
   expectError(editDeleteTrustedCa(config::Config{}, {"/etc/ca.pem"}), control::ErrorCode::kNotFound,
               "is not a trusted CA file");
   expectError(editDeleteClientCert(config::Config{}), control::ErrorCode::kNotFound,
