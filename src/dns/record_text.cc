@@ -24,6 +24,39 @@ std::string typeText(uint16_t type) {
   return buf;
 }
 
+// ipv4hint/ipv6hint of one SVCB/HTTPS rdata. A malformed rdata yields no hints (the text
+// dump shows what it holds); AliasMode (priority 0) has none.
+void readHints(const uint8_t* rd, size_t len, RecordText& out) {
+  if (len < 3 || knot_wire_read_u16(rd) == 0) return;
+  size_t pos = 2;
+  while (true) {  // TargetName: uncompressed (RFC 9460 2.2)
+    if (pos >= len) return;
+    uint8_t label = rd[pos];
+    if (label == 0) break;
+    if (label > 63) return;
+    pos += 1u + label;
+  }
+  ++pos;
+  std::vector<IpAddress> v4, v6;
+  while (pos < len) {
+    if (pos + 4 > len) return;
+    uint16_t key = knot_wire_read_u16(rd + pos);
+    uint16_t size = knot_wire_read_u16(rd + pos + 2);
+    pos += 4;
+    if (pos + size > len) return;
+    if (key == KNOT_SVCB_PARAM_IPV4HINT) {
+      if (size == 0 || size % 4 != 0) return;
+      for (size_t i = 0; i < size; i += 4) v4.push_back(IpAddress::v4(rd + pos + i));
+    } else if (key == KNOT_SVCB_PARAM_IPV6HINT) {
+      if (size == 0 || size % 16 != 0) return;
+      for (size_t i = 0; i < size; i += 16) v6.push_back(IpAddress::v6(rd + pos + i));
+    }
+    pos += size;
+  }
+  out.ipv4Hints = std::move(v4);
+  out.ipv6Hints = std::move(v6);
+}
+
 }  // namespace
 
 std::string rcodeName(uint16_t rcode) {
@@ -53,6 +86,10 @@ Result<MessageText> answerText(std::span<const uint8_t> wire) {
       r.ttl = rr->ttl;
       int n = knot_rrset_txt_dump_data(rr, j, buf.data(), buf.size(), &KNOT_DUMP_STYLE_DEFAULT);
       r.data = n >= 0 ? std::string(buf.data(), static_cast<size_t>(n)) : "(unprintable)";
+      if (rr->type == KNOT_RRTYPE_SVCB || rr->type == KNOT_RRTYPE_HTTPS) {
+        const knot_rdata_t* rd = knot_rdataset_at(&rr->rrs, j);
+        readHints(rd->data, rd->len, r);
+      }
       out.answers.push_back(std::move(r));
     }
   }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/ip.h"
 #include "common/result.h"
 
 namespace ztdns::dns {
@@ -16,17 +17,20 @@ struct RecordText {
   std::string type;   // "A", "CNAME", "TYPE65534"
   uint32_t ttl = 0;
   std::string data;  // the RDATA as a zone file writes it
+  // SVCB/HTTPS in ServiceMode: the ipv4hint and ipv6hint addresses, from the wire (RFC 9460).
+  std::vector<IpAddress> ipv4Hints;
+  std::vector<IpAddress> ipv6Hints;
 };
 
 struct MessageText {
-  std::string rcode;  // "NOERROR", "NXDOMAIN", ... ("RCODE23" when unnamed)
+  std::string rcode;  // "NOERROR", "NXDOMAIN", ... ("RCODE4000" when unnamed)
   std::vector<RecordText> answers;
 };
 
 // The answer section of a DNS message. Errors: not a parsable message.
 Result<MessageText> answerText(std::span<const uint8_t> wire);
 
-// "NXDOMAIN" for 3, "RCODE23" for an unnamed code.
+// "NXDOMAIN" for 3, "RCODE4000" for an unnamed code.
 std::string rcodeName(uint16_t rcode);
 
 }  // namespace ztdns::dns
