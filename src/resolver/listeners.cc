@@ -1,5 +1,7 @@
 #include "resolver/listeners.h"
 
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include "resolver/stub_impl.h"
@@ -7,7 +9,6 @@
 namespace ztdns::resolver {
 
 namespace {
-constexpr int kUdpBatch = 64;  // datagrams read per readiness event before yielding
 constexpr size_t kTcpInitialBuffer = 4096;
 constexpr size_t kMaxTcpFrame = 2 + 65535;
 }  // namespace
@@ -15,7 +16,15 @@ constexpr size_t kMaxTcpFrame = 2 + 65535;
 // ---- UDP ----
 
 UdpListener::UdpListener(Stub::Impl& impl, asio::ip::udp::socket socket)
-    : impl_(&impl), socket_(std::move(socket)), buffer_(65536) {}
+    : impl_(&impl), socket_(std::move(socket)), rxData_(size_t{kBatch} * kMaxQuerySize) {
+  for (int i = 0; i < kBatch; ++i) {
+    rxIov_[i].iov_base = rxData_.data() + size_t(i) * kMaxQuerySize;
+    rxIov_[i].iov_len = kMaxQuerySize;
+    rx_[i].msg_hdr.msg_iov = &rxIov_[i];
+    rx_[i].msg_hdr.msg_iovlen = 1;
+    rx_[i].msg_hdr.msg_name = &rxFrom_[i];
+  }
+}
 
 void UdpListener::start() {
   std::error_code ec;
@@ -25,6 +34,8 @@ void UdpListener::start() {
 
 void UdpListener::close() {
   closed_ = true;
+  tx_.clear();
+  txData_.clear();
   std::error_code ec;
   socket_.close(ec);
 }
@@ -37,21 +48,70 @@ void UdpListener::wait() {
 
 void UdpListener::onReadable(const std::error_code& ec) {
   if (closed_ || ec == asio::error::operation_aborted) return;
-  for (int i = 0; i < kUdpBatch && !closed_; ++i) {
-    std::error_code rec;
-    size_t n = socket_.receive_from(asio::buffer(buffer_), peer_, 0, rec);
-    if (rec == asio::error::would_block || rec == asio::error::try_again) break;
-    if (rec) continue;  // an error for one datagram; the next may be fine
-    impl_->onUdpQuery(shared_from_this(), {buffer_.data(), n}, peer_);
+  for (auto& m : rx_) {
+    m.msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+    m.msg_hdr.msg_flags = 0;
   }
+  int n = ::recvmmsg(socket_.native_handle(), rx_.data(), kBatch, MSG_DONTWAIT, nullptr);
+  for (int i = 0; i < n && !closed_; ++i) {
+    const msghdr& h = rx_[i].msg_hdr;
+    if (h.msg_flags & MSG_TRUNC) {
+      impl_->countDropped();  // no DNS query is this long; a flood of junk is
+      continue;
+    }
+    asio::ip::udp::endpoint peer;
+    std::memcpy(peer.data(), h.msg_name, std::min<size_t>(h.msg_namelen, peer.capacity()));
+    peer.resize(h.msg_namelen);
+    impl_->onUdpQuery(shared_from_this(),
+                      {static_cast<const uint8_t*>(rxIov_[i].iov_base), rx_[i].msg_len}, peer);
+  }
+  // Errors (EAGAIN, or one a datagram caused) end this batch; readiness says when to go on.
   if (!closed_) wait();
 }
 
 void UdpListener::send(std::span<const uint8_t> message, const asio::ip::udp::endpoint& to) {
   if (closed_) return;
-  std::error_code ec;
-  socket_.send_to(asio::buffer(message.data(), message.size()), to, 0, ec);
-  if (ec) impl_->countSendError();
+  tx_.push_back({txData_.size(), message.size(), to});
+  txData_.insert(txData_.end(), message.begin(), message.end());
+  if (!flushQueued_) {
+    flushQueued_ = true;
+    asio::defer(socket_.get_executor(), [self = shared_from_this()] { self->flush(); });
+  }
+}
+
+void UdpListener::flush() {
+  flushQueued_ = false;
+  if (closed_ || tx_.empty()) return;
+  txMsgs_.assign(tx_.size(), mmsghdr{});
+  txIov_.resize(tx_.size());
+  for (size_t i = 0; i < tx_.size(); ++i) {
+    txIov_[i].iov_base = txData_.data() + tx_[i].offset;
+    txIov_[i].iov_len = tx_[i].size;
+    msghdr& h = txMsgs_[i].msg_hdr;
+    h.msg_iov = &txIov_[i];
+    h.msg_iovlen = 1;
+    h.msg_name = tx_[i].to.data();
+    h.msg_namelen = static_cast<socklen_t>(tx_[i].to.size());
+  }
+  size_t sent = 0;
+  while (sent < txMsgs_.size()) {
+    int n = ::sendmmsg(socket_.native_handle(), txMsgs_.data() + sent,
+                       static_cast<unsigned>(std::min<size_t>(txMsgs_.size() - sent, 1024)),
+                       MSG_DONTWAIT);
+    if (n > 0) {
+      sent += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      // A full socket buffer: what is left is dropped, as a single send would have been.
+      for (; sent < txMsgs_.size(); ++sent) impl_->countSendError();
+      break;
+    }
+    impl_->countSendError();  // this datagram failed (e.g. an unreachable peer): skip it
+    ++sent;
+  }
+  tx_.clear();
+  txData_.clear();
 }
 
 // ---- TCP acceptor ----

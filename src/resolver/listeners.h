@@ -6,6 +6,10 @@
 // every object before it goes away, and a closed object never calls back into it.
 #pragma once
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <array>
 #include <asio.hpp>
 #include <chrono>
 #include <cstdint>
@@ -17,23 +21,42 @@
 
 namespace ztdns::resolver {
 
+// UDP: queries are read in batches with recvmmsg, and the answers of one loop turn leave in
+// one sendmmsg, so that a busy stub pays two system calls per batch rather than two per
+// query (the per-packet kernel work stays).
 class UdpListener : public std::enable_shared_from_this<UdpListener> {
  public:
+  static constexpr int kBatch = 64;              // datagrams per recvmmsg / sendmmsg
+  static constexpr size_t kMaxQuerySize = 4096;  // larger datagrams are dropped (MSG_TRUNC)
+
   UdpListener(Stub::Impl& impl, asio::ip::udp::socket socket);
   void start();
   void close();
-  // One datagram, sent at once (non-blocking); a full socket buffer drops it, as for any
-  // UDP server, and the client retries.
+  // Queues one answer; the queue leaves at the end of the loop turn (non-blocking). A full
+  // socket buffer drops what does not fit, as for any UDP server, and the client retries.
   void send(std::span<const uint8_t> message, const asio::ip::udp::endpoint& to);
 
  private:
   void wait();
   void onReadable(const std::error_code& ec);
+  void flush();
 
   Stub::Impl* impl_;
   asio::ip::udp::socket socket_;
-  std::vector<uint8_t> buffer_;
-  asio::ip::udp::endpoint peer_;
+  std::vector<uint8_t> rxData_;  // kBatch buffers of kMaxQuerySize
+  std::array<mmsghdr, kBatch> rx_{};
+  std::array<iovec, kBatch> rxIov_{};
+  std::array<sockaddr_storage, kBatch> rxFrom_{};
+  struct Outgoing {
+    size_t offset = 0;
+    size_t size = 0;
+    asio::ip::udp::endpoint to;
+  };
+  std::vector<uint8_t> txData_;
+  std::vector<Outgoing> tx_;
+  std::vector<mmsghdr> txMsgs_;
+  std::vector<iovec> txIov_;
+  bool flushQueued_ = false;
   bool closed_ = false;
 };
 

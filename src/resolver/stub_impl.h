@@ -104,6 +104,7 @@ class Stub::Impl {
   void onAccepted(asio::ip::tcp::socket socket);
   void onConnectionClosed(TcpConnection* connection);
   void countSendError() { bump(counters_.sendErrors); }
+  void countDropped() { bump(counters_.dropped); }
   const StubOptions& options() const { return options_; }
 
  private:
