@@ -44,6 +44,12 @@ std::string yes(bool b) {
   return b ? "yes" : "no";
 }
 
+// A daemon from before `health` sends only `healthy`.
+std::string healthText(const control::TransportInfo& t) {
+  if (t.health) return control::healthName(*t.health);
+  return t.healthy ? "up" : "down";
+}
+
 }  // namespace
 
 std::string millis(double ms) {
@@ -87,8 +93,10 @@ void renderState(std::ostream& out, const control::StateInfo& s) {
   list.add("State", stateWords(s.enabled, s.audit));
   list.add("Audit", yes(s.audit));
   list.add("Uptime", formatDuration(s.uptimeSeconds));
-  list.add("Servers healthy",
-           std::to_string(s.serversHealthy) + " of " + std::to_string(s.serversTotal));
+  list.add(
+      "Servers healthy",
+      std::to_string(s.serversHealthy) + " of " + std::to_string(s.serversTotal) +
+          (s.serversUnknown ? " (" + std::to_string(s.serversUnknown) + " not checked yet)" : ""));
   list.add("Allowed addresses", std::to_string(s.allowedAddresses));
   list.add("Exceptions", std::to_string(s.exceptions));
   list.add("Loopback traffic",
@@ -114,7 +122,7 @@ void renderServers(std::ostream& out, const control::ServerList& list) {
     }
     for (const auto& tr : s.transports) {
       t.addRow({s.name, control::protocolName(tr.protocol), s.address.toString(),
-                std::to_string(tr.port), std::to_string(s.priority), tr.healthy ? "up" : "down",
+                std::to_string(tr.port), std::to_string(s.priority), healthText(tr),
                 tr.lastRttMs ? millis(*tr.lastRttMs) : "-",
                 tr.protocol == control::Protocol::kDoH && !tr.templateUrl.empty() ? tr.templateUrl
                                                                                   : tr.hostname,

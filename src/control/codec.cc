@@ -48,6 +48,18 @@ std::string readProtocolName(const json& v, Protocol& out) {
   return "";
 }
 
+std::string readHealthName(const json& v, Health& out) {
+  if (v == "up")
+    out = Health::kUp;
+  else if (v == "down")
+    out = Health::kDown;
+  else if (v == "unknown")
+    out = Health::kUnknown;
+  else
+    return "expected \"up\", \"down\" or \"unknown\", got " + jsonSnippet(v);
+  return "";
+}
+
 std::string readChannel(const json& v, LogChannel& out) {
   if (v == "blocked")
     out = LogChannel::kBlocked;
@@ -446,6 +458,7 @@ json toJson(const StateInfo& s) {
           {"uptimeSeconds", s.uptimeSeconds},
           {"serversHealthy", s.serversHealthy},
           {"serversTotal", s.serversTotal},
+          {"serversUnknown", s.serversUnknown},
           {"allowedAddresses", s.allowedAddresses},
           {"exceptions", s.exceptions},
           {"loopbackBlocked", s.loopbackBlocked},
@@ -462,6 +475,7 @@ void readStruct(JsonFields& f, StateInfo& s) {
   f.withDefault("uptimeSeconds", s.uptimeSeconds);
   f.withDefault("serversHealthy", s.serversHealthy);
   f.withDefault("serversTotal", s.serversTotal);
+  f.withDefault("serversUnknown", s.serversUnknown);
   f.withDefault("allowedAddresses", s.allowedAddresses);
   f.withDefault("exceptions", s.exceptions);
   f.withDefault("loopbackBlocked", s.loopbackBlocked);
@@ -479,7 +493,10 @@ json toJson(const TransportInfo& t) {
             {"hostname", t.hostname},
             {"healthy", t.healthy},
             {"lastRttMs", t.lastRttMs ? json(*t.lastRttMs) : json(nullptr)},
-            {"lastError", t.lastError}};
+            {"lastError", t.lastError},
+            {"lastFailure", t.lastFailure},
+            {"lastFailureAt", t.lastFailureAt ? json(*t.lastFailureAt) : json(nullptr)}};
+  if (t.health) j["health"] = healthName(*t.health);
   if (t.protocol == Protocol::kDoH) j["template"] = t.templateUrl;
   return j;
 }
@@ -495,6 +512,14 @@ void readStruct(JsonFields& f, TransportInfo& t) {
   f.withDefault("healthy", t.healthy);
   f.optional("lastRttMs", t.lastRttMs);
   f.withDefault("lastError", t.lastError);
+  f.withDefault("lastFailure", t.lastFailure);
+  f.optional("lastFailureAt", t.lastFailureAt);
+  json health;
+  f.withDefault("health", health);
+  if (!f.ok() || health.is_null()) return;
+  Health h = Health::kUnknown;
+  if (auto why = readHealthName(health, h); !why.empty()) return f.fail("health", why);
+  t.health = h;
 }
 
 json toJson(const ServerInfo& s) {

@@ -18,6 +18,10 @@ namespace ztdns::control {
 enum class Protocol { kDoT, kDoH };
 const char* protocolName(Protocol p);  // "DoT" / "DoH"
 
+// A transport's health: unknown until the daemon has exchanged anything with it.
+enum class Health { kUnknown, kUp, kDown };
+const char* healthName(Health h);  // "unknown" / "up" / "down"
+
 enum class LogChannel { kBlocked, kPermitted, kOperational };
 const char* logChannelName(LogChannel c);  // "blocked" / "permitted" / "operational"
 
@@ -126,8 +130,9 @@ struct StateInfo {
   bool enabled = false;
   bool audit = true;
   uint64_t uptimeSeconds = 0;
-  uint32_t serversHealthy = 0;
+  uint32_t serversHealthy = 0;  // servers with a transport known to be up
   uint32_t serversTotal = 0;
+  uint32_t serversUnknown = 0;    // not healthy and not checked yet (a transport unknown)
   uint64_t allowedAddresses = 0;  // entries in the allow sets now
   uint32_t exceptions = 0;
   bool loopbackBlocked = false;
@@ -145,9 +150,14 @@ struct TransportInfo {
   uint16_t port = 0;
   std::string hostname;     // the name checked in the certificate (DoT subject, DoH URL host)
   std::string templateUrl;  // DoH only
-  bool healthy = true;
+  bool healthy = true;      // health is up (the field before `health`; false when unknown)
   std::optional<double> lastRttMs;
-  std::string lastError;  // in words; empty when none
+  std::string lastError;  // the current error in words; empty when none or once it answers
+  // Absent from a daemon that predates it; `healthy` then says up or down.
+  // (Initialised so that aggregate initialisers written before these fields stay complete.)
+  std::optional<Health> health{};
+  std::string lastFailure{};                   // the latest failure in words, kept after recovery
+  std::optional<std::string> lastFailureAt{};  // when, RFC 3339 UTC
   friend bool operator==(const TransportInfo&, const TransportInfo&) = default;
 };
 

@@ -58,14 +58,20 @@ control::StateInfo ControlHandler::state() const {
                                 std::chrono::steady_clock::now() - daemon_.startedAt())
                                 .count());
   auto status = daemon_.dataPlane().pool().status();
-  // Health is per server: a server is healthy when any of its transports is.
+  // Health is per server: a server is healthy when any of its transports is known to be
+  // up, and not checked yet when none is up and one is still unknown.
   for (const auto& server : c.secureDnsServers) {
     ++s.serversTotal;
+    bool up = false, unknown = false;
     for (const auto& st : status) {
-      if (st.address == server.ipAddress && st.healthy) {
-        ++s.serversHealthy;
-        break;
-      }
+      if (st.address != server.ipAddress) continue;
+      up = up || st.health == upstream::Health::kUp;
+      unknown = unknown || st.health == upstream::Health::kUnknown;
+    }
+    if (up) {
+      ++s.serversHealthy;
+    } else if (unknown) {
+      ++s.serversUnknown;
     }
   }
   s.allowedAddresses = daemon_.dataPlane().allowSet().stats().size;

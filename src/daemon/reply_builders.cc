@@ -3,6 +3,7 @@
 #include <cctype>
 #include <chrono>
 
+#include "control/time_text.h"
 #include "control/validation.h"
 #include "dns/record_text.h"
 
@@ -28,11 +29,18 @@ control::TransportInfo transportInfo(const config::SecureDnsServer& server,
     t.templateUrl = server.dnsOverHttps->queryUrl;
     t.hostname = control::dohTemplateHost(t.templateUrl);
   }
+  t.health = control::Health::kUnknown;  // until the pool has checked it
+  t.healthy = false;
   for (const auto& st : status) {
     if (st.address != server.ipAddress || st.transport != transport) continue;
-    t.healthy = st.healthy;
+    t.health = st.health == upstream::Health::kUp     ? control::Health::kUp
+               : st.health == upstream::Health::kDown ? control::Health::kDown
+                                                      : control::Health::kUnknown;
+    t.healthy = st.health == upstream::Health::kUp;
     if (st.lastRtt) t.lastRttMs = toMs(*st.lastRtt);
     t.lastError = st.lastError;
+    t.lastFailure = st.lastFailure;
+    if (st.lastFailureAt) t.lastFailureAt = control::formatRfc3339(*st.lastFailureAt);
   }
   return t;
 }

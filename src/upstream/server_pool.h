@@ -11,6 +11,10 @@
 //   down       an endpoint that failed to connect, failed TLS, or let a query time out
 //              without answering anything since it was sent. Queries skip it; a background
 //              probe retries it after a backoff (0.5 s doubling to 4 s) and brings it back.
+//   unknown    an endpoint nothing has been exchanged with yet. Every endpoint starts so,
+//              at creation and after every reconfiguration, and a background probe checks
+//              it at once (the same connection, TLS and identity checks as a query).
+//              Queries try it in priority order like an up endpoint.
 //
 // Threading: every method except status() must be called on the io thread that runs `io`;
 // every callback runs there. status() may be called from any thread.
@@ -57,15 +61,28 @@ struct Answer {
 // kBadAnswer is left for the resolver (an answer it cannot use).
 enum class FailureCause { kNoServers, kAllServersFailed, kTimeout, kBadAnswer, kBadQuery };
 
+// What the pool knows of an endpoint (see the glossary above).
+//   kUnknown  not checked yet: no answer and no conclusive failure since it was configured
+//   kUp       answered over TLS with a verified identity (a query or a probe)
+//   kDown     failed to connect, TLS or identity, or timed out; skipped by queries
+enum class Health { kUnknown, kUp, kDown };
+const char* healthName(Health h);  // "unknown" / "up" / "down"
+
 struct ServerStatus {
   std::string name;
   IpAddress address;
   uint16_t port = 0;
   Transport transport = Transport::kDoT;
   int priority = 0;
-  bool healthy = true;
-  std::optional<std::chrono::microseconds> lastRtt;
-  std::string lastError;  // in words: "TLS: hostname mismatch", "connect: connection refused"
+  Health health = Health::kUnknown;
+  std::optional<std::chrono::microseconds> lastRtt;  // of the latest answer (query or probe)
+  // The current error in words ("TLS: hostname mismatch", "connect: connection refused"):
+  // why the endpoint is down, or why its latest exchange failed. Empty once it answers again.
+  std::string lastError;
+  // The latest failure of any kind and when it happened; kept after recovery and across a
+  // reconfiguration that keeps the endpoint (same address, port and transport).
+  std::string lastFailure;
+  std::optional<std::chrono::system_clock::time_point> lastFailureAt;
   uint64_t answered = 0;  // answers received (all time)
   uint64_t failed = 0;    // attempts that failed or timed out (all time)
 };
@@ -88,6 +105,9 @@ struct PoolOptions {
   size_t softInFlightPerConnection = 64;  // beyond this, spread over another connection
   bool quickAck = true;                   // TCP_QUICKACK after every read
   bool padQueries = true;                 // EDNS(0) padding to 128-byte blocks (RFC 8467)
+  // Leave the first check of the endpoints to checkUnknown(). ztdnsd sets it when it
+  // starts: its own nftables policy must let the checks out first.
+  bool deferFirstChecks = false;
 };
 
 PoolOptions poolOptionsFromConfig(const config::Config& config);
@@ -111,9 +131,14 @@ class ServerPool {
   // Thread-safe snapshot.
   virtual std::vector<ServerStatus> status() const = 0;
 
+  // Starts the first check (a background probe) of every endpoint that is still unknown.
+  // makeServerPool() and reconfigure() do it themselves unless deferFirstChecks is set.
+  virtual void checkUnknown() = 0;
+
   // New server list or TLS material; called on the io thread. Errors (unreadable
   // certificate, bad key) leave the old pool in place. Queries in flight finish on the
-  // old endpoints; new queries use the new ones; health starts fresh.
+  // old endpoints; new queries use the new ones; health starts fresh (unknown, probed at
+  // once), as it does when the pool is made.
   virtual Status reconfigure(const config::Config& config) = 0;
   virtual Status reconfigure(const PoolOptions& options) = 0;
 };

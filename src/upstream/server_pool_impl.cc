@@ -16,7 +16,12 @@ struct PoolCore::Slot {
       : ep(io, std::move(cfg), std::move(tls)), probeTimer(io) {}
   UpstreamEndpoint ep;
   std::shared_ptr<StatusCell> cell;
-  bool healthy = true;
+  Health health = Health::kUnknown;
+  // The same endpoint's health and error in the previous generation: a first result that
+  // only repeats them is not news for the Operational log.
+  Health before = Health::kUnknown;
+  std::string beforeError;
+  bool errorShown = false;  // cell->lastError is not empty
   Clock::time_point lastAnswerAt{};
   milliseconds backoff{0};
   asio::steady_timer probeTimer;
@@ -51,6 +56,13 @@ void appendError(std::string& errors, const std::string& who, const std::string&
   errors += who + ": " + words;
 }
 
+// Failures that come back over an established, verified connection: the server is
+// reachable with a valid identity, only this exchange failed (an HTTP status, an answer
+// that is not DNS).
+bool provesReachable(const UpstreamError& e) {
+  return e.cls == ErrorClass::kHttp || e.cls == ErrorClass::kBadAnswer;
+}
+
 }  // namespace
 
 PoolCore::PoolCore(asio::io_context& io, observe::EventSink& events)
@@ -70,17 +82,44 @@ Status PoolCore::configure(const PoolOptions& options) {
     cell->fixed.port = c.port;
     cell->fixed.transport = c.transport;
     cell->fixed.priority = c.priority;
+    Health before = Health::kUnknown;
+    std::string beforeError;
+    for (size_t i = 0; gen_ && i < gen_->slots.size(); ++i) {
+      const Slot* old = gen_->slots[i].get();
+      const auto& oc = old->ep.config();
+      if (oc.address != c.address || oc.port != c.port || oc.transport != c.transport) continue;
+      before = old->health;
+      std::lock_guard lock(old->cell->mutex);
+      beforeError = old->cell->lastError;
+      cell->lastFailure = old->cell->lastFailure;
+      cell->lastFailureAt = old->cell->lastFailureAt;
+      break;
+    }
     auto slot = std::make_unique<Slot>(io_, std::move(c), *tls);
     slot->cell = cell;
+    slot->before = before;
+    slot->beforeError = std::move(beforeError);
     gen->slots.push_back(std::move(slot));
     cells.push_back(std::move(cell));
   }
   if (gen_) retire(*gen_);
   options_ = options;
   gen_ = std::move(gen);
-  std::lock_guard lock(cellsMutex_);
-  cells_ = std::move(cells);
+  {
+    std::lock_guard lock(cellsMutex_);
+    cells_ = std::move(cells);
+  }
+  // Every endpoint is unknown until something was exchanged with it: check them all now
+  // rather than at the first client query. Results arrive on later loop turns.
+  if (!options.deferFirstChecks) checkUnknown();
   return okStatus();
+}
+
+void PoolCore::checkUnknown() {
+  if (stopped_ || !gen_) return;
+  for (size_t i = 0; i < gen_->slots.size(); ++i) {
+    if (gen_->slots[i]->health == Health::kUnknown && !gen_->slots[i]->probe) runProbe(gen_, i);
+  }
 }
 
 void PoolCore::retire(Generation& gen) {
@@ -115,13 +154,15 @@ std::vector<ServerStatus> PoolCore::status() const {
   out.reserve(cells_.size());
   for (const auto& c : cells_) {
     ServerStatus s = c->fixed;
-    s.healthy = c->healthy.load(std::memory_order_relaxed);
+    s.health = c->health.load(std::memory_order_relaxed);
     int64_t rtt = c->rttUs.load(std::memory_order_relaxed);
     if (rtt >= 0) s.lastRtt = microseconds(rtt);
     s.answered = c->answered.load(std::memory_order_relaxed);
     s.failed = c->failed.load(std::memory_order_relaxed);
     std::lock_guard cl(c->mutex);
     s.lastError = c->lastError;
+    s.lastFailure = c->lastFailure;
+    s.lastFailureAt = c->lastFailureAt;
     out.push_back(std::move(s));
   }
   return out;
@@ -165,8 +206,8 @@ void PoolCore::tryNext(const std::shared_ptr<Query>& q, bool synchronous) {
     Slot& s = *slots[i];
     if (q->via) {
       if (s.ep.config().address != *q->via) continue;
-      q->matchedVia = true;  // asked for explicitly: tried even when down
-    } else if (!s.healthy) {
+      q->matchedVia = true;                  // asked for explicitly: tried even when down
+    } else if (s.health == Health::kDown) {  // unknown is tried like up
       std::lock_guard lock(s.cell->mutex);
       appendError(q->errors, s.ep.label(), "down (" + s.cell->lastError + ")");
       continue;
@@ -188,7 +229,7 @@ void PoolCore::startAttempt(const std::shared_ptr<Query>& q, size_t index, Clock
   bool another = false;
   for (size_t j = q->next; j < q->gen->slots.size() && !another; ++j) {
     const Slot& o = *q->gen->slots[j];
-    another = q->via ? o.ep.config().address == *q->via : o.healthy;
+    another = q->via ? o.ep.config().address == *q->via : o.health != Health::kDown;
   }
   auto until = another ? std::min(q->deadline, now + options_.attemptTimeout) : q->deadline;
   auto ex = std::make_shared<Exchange>();
@@ -212,11 +253,10 @@ void PoolCore::onAttemptDone(const std::shared_ptr<Query>& q, size_t index, uint
   auto now = Clock::now();
   ExchangePtr ex = std::move(q->current);
   if (r.ok()) {
-    s.lastAnswerAt = now;
     auto rtt = duration_cast<microseconds>(now - ex->sentAt);
-    s.cell->rttUs.store(rtt.count(), std::memory_order_relaxed);
+    noteAnswer(s, rtt, now);
     s.cell->answered.fetch_add(1, std::memory_order_relaxed);
-    if (!s.healthy && !gen->retired) markUp(*gen, index);
+    if (s.health != Health::kUp && !gen->retired) markUp(*gen, index);
     const auto& c = s.ep.config();
     complete(q, Answer{std::move(r.answer), c.serverName, c.address, c.port, c.transport, rtt},
              false);
@@ -227,6 +267,9 @@ void PoolCore::onAttemptDone(const std::shared_ptr<Query>& q, size_t index, uint
     markDown(*gen, index, r.error);
   } else {
     noteError(s, r.error);
+    if (s.health == Health::kUnknown && provesReachable(r.error) && !gen->retired) {
+      markUp(*gen, index);
+    }
   }
   appendError(q->errors, s.ep.label(), r.error.words);
   tryNext(q, false);
@@ -313,31 +356,57 @@ void PoolCore::onDeadlineTimer() {
 }
 
 void PoolCore::noteError(Slot& s, const UpstreamError& error) {
+  auto now = std::chrono::system_clock::now();
   std::lock_guard lock(s.cell->mutex);
   s.cell->lastError = error.words;
+  s.cell->lastFailure = error.words;
+  s.cell->lastFailureAt = now;
+  s.errorShown = true;
+}
+
+void PoolCore::noteAnswer(Slot& s, microseconds rtt, Clock::time_point now) {
+  s.lastAnswerAt = now;
+  s.cell->rttUs.store(rtt.count(), std::memory_order_relaxed);
+  if (!s.errorShown) return;  // the common case takes no lock
+  // The error is history now (lastFailure keeps it).
+  std::lock_guard lock(s.cell->mutex);
+  s.cell->lastError.clear();
+  s.errorShown = false;
+}
+
+void PoolCore::setHealth(Slot& s, Health h) {
+  s.health = h;
+  s.cell->health.store(h, std::memory_order_relaxed);
 }
 
 void PoolCore::markDown(Generation& gen, size_t index, const UpstreamError& error) {
   Slot& s = *gen.slots[index];
   noteError(s, error);
-  if (!s.healthy) return;
-  s.healthy = false;
-  s.cell->healthy.store(false, std::memory_order_relaxed);
+  if (s.health == Health::kDown) return;
+  // Down is news, also as the first result (a new server that never worked), unless the
+  // previous configuration already reported this endpoint down for the same reason.
+  bool news =
+      !(s.health == Health::kUnknown && s.before == Health::kDown && s.beforeError == error.words);
+  setHealth(s, Health::kDown);
+  if (s.probe) s.probe->abandon();  // a first check still in flight
+  s.probe.reset();
   s.backoff = options_.initialBackoff;
-  emitHealth(s, false, error.words);
+  if (news) emitHealth(s, false, error.words);
   scheduleProbe(gen, index);
 }
 
 void PoolCore::markUp(Generation& gen, size_t index) {
   Slot& s = *gen.slots[index];
-  if (s.healthy) return;
-  s.healthy = true;
-  s.cell->healthy.store(true, std::memory_order_relaxed);
+  if (s.health == Health::kUp) return;
+  // Up after down is news; a first result that finds the endpoint up is not, unless the
+  // previous configuration had it down.
+  bool news = s.health == Health::kDown || s.before == Health::kDown;
+  setHealth(s, Health::kUp);
   ++s.probeToken;
   s.probeTimer.cancel();
   if (s.probe) s.probe->abandon();
   s.probe.reset();
-  emitHealth(s, true, "");
+  if (news) emitHealth(s, true, "");
 }
 
 void PoolCore::scheduleProbe(Generation& gen, size_t index) {
@@ -358,9 +427,11 @@ void PoolCore::scheduleProbe(Generation& gen, size_t index) {
 
 void PoolCore::runProbe(const std::shared_ptr<Generation>& gen, size_t index) {
   Slot& s = *gen->slots[index];
-  if (s.healthy) return;
-  // Any DNS answer to ". IN NS" (even REFUSED) proves the server is reachable over TLS
-  // with a valid identity: that is all "healthy" means here.
+  if (s.health == Health::kUp) return;
+  // The first check of an unknown endpoint, or a retry of a down one, over the endpoint's
+  // own connections (the same TLS and identity checks as queries). Any DNS answer to
+  // ". IN NS" (even REFUSED) proves the server is reachable over TLS with a valid
+  // identity: that is all "up" means here.
   auto ex = std::make_shared<Exchange>();
   ex->query = wire::makeQuery("", 2, 0);
   if (options_.padQueries) wire::padQuery(ex->query);
@@ -396,10 +467,28 @@ void PoolCore::onProbeDone(const std::shared_ptr<Generation>& gen, size_t index,
                            ExchangeResult r) {
   Slot& s = *gen->slots[index];
   if (gen->retired || s.probeToken != token) return;
-  s.probe.reset();
+  auto now = Clock::now();
+  ExchangePtr ex = std::move(s.probe);
   if (r.ok()) {
-    s.lastAnswerAt = Clock::now();
+    noteAnswer(s, duration_cast<microseconds>(now - (ex ? ex->sentAt : now)), now);
     markUp(*gen, index);
+    return;
+  }
+  if (s.health == Health::kUnknown) {
+    // The first check failed: down is news, and queries skip the endpoint from now on.
+    if (r.error.marksServerDown()) {
+      markDown(*gen, index, r.error);
+      return;
+    }
+    noteError(s, r.error);
+    if (provesReachable(r.error)) {
+      markUp(*gen, index);
+      return;
+    }
+    // Inconclusive (the server closed the connection): check again, backing off.
+    s.backoff = s.backoff.count() == 0 ? options_.initialBackoff
+                                       : std::min(options_.maxBackoff, s.backoff * 2);
+    scheduleProbe(*gen, index);
     return;
   }
   noteError(s, r.error);
@@ -461,6 +550,10 @@ void ServerPoolImpl::resolveVia(const IpAddress& server, std::span<const uint8_t
 
 std::vector<ServerStatus> ServerPoolImpl::status() const {
   return core_->status();
+}
+
+void ServerPoolImpl::checkUnknown() {
+  core_->checkUnknown();
 }
 
 size_t ServerPoolImpl::connectionsOpenedForTest(size_t i) const {

@@ -28,6 +28,7 @@ class ServerPoolImpl final : public ServerPool {
                   std::chrono::steady_clock::time_point deadline,
                   std::function<void(Result<Answer>)> done) override;
   std::vector<ServerStatus> status() const override;
+  void checkUnknown() override;
 
   // Test hooks.
   size_t connectionsOpenedForTest(size_t endpointIndex) const;
@@ -42,12 +43,14 @@ class ServerPoolImpl final : public ServerPool {
 // Thread-safe status of one endpoint, read by status() from any thread.
 struct StatusCell {
   ServerStatus fixed;  // name, address, port, transport, priority
-  std::atomic<bool> healthy{true};
+  std::atomic<Health> health{Health::kUnknown};
   std::atomic<int64_t> rttUs{-1};
   std::atomic<uint64_t> answered{0};
   std::atomic<uint64_t> failed{0};
   mutable std::mutex mutex;
   std::string lastError;
+  std::string lastFailure;
+  std::optional<std::chrono::system_clock::time_point> lastFailureAt;
 };
 
 class PoolCore : public std::enable_shared_from_this<PoolCore> {
@@ -59,6 +62,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   void resolve(std::span<const uint8_t> query, Clock::time_point deadline,
                std::function<void(Result<Answer>)> done, const IpAddress* via);
   std::vector<ServerStatus> status() const;
+  void checkUnknown();
   void shutdown();
 
   struct Slot;
@@ -82,11 +86,13 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   void markDown(Generation& gen, size_t slot, const UpstreamError& error);
   void markUp(Generation& gen, size_t slot);
   void noteError(Slot& s, const UpstreamError& error);
+  void noteAnswer(Slot& s, std::chrono::microseconds rtt, Clock::time_point now);
   void scheduleProbe(Generation& gen, size_t slot);
   void runProbe(const std::shared_ptr<Generation>& gen, size_t slot);
   void onProbeDone(const std::shared_ptr<Generation>& gen, size_t slot, uint64_t token,
                    ExchangeResult r);
   void emitHealth(const Slot& s, bool healthy, const std::string& error);
+  void setHealth(Slot& s, Health h);
   void retire(Generation& gen);
 
   asio::io_context& io_;

@@ -61,6 +61,7 @@ class FakeServerPool final : public upstream::ServerPool {
     record(query, deadline, server, std::move(done));
   }
   std::vector<upstream::ServerStatus> status() const override { return {}; }
+  void checkUnknown() override {}
   Status reconfigure(const config::Config&) override { return okStatus(); }
   Status reconfigure(const upstream::PoolOptions&) override { return okStatus(); }
 

@@ -175,6 +175,35 @@ TEST_F(CliCommands, ShowServer) {
   EXPECT_EQ(run({"show", "servers"}).rc, 2);
 }
 
+TEST_F(CliCommands, ShowServerAndStateBeforeTheFirstCheck) {
+  {
+    std::lock_guard lock(handler_.mutex());
+    control::TransportInfo t{
+        control::Protocol::kDoT, 853, "pdns1.example.test", "", false, std::nullopt, ""};
+    t.health = control::Health::kUnknown;
+    handler_.servers.push_back({"pdns1", *IpAddress::parse("198.51.100.53"), 10, {t}});
+    t.health = control::Health::kUp;  // recovered: the failure is history, not an error
+    t.healthy = true;
+    t.lastRttMs = 0.8;
+    t.lastFailure = "connect: connection refused";
+    t.lastFailureAt = "2026-05-01T12:00:00Z";
+    handler_.servers.push_back({"pdns2", *IpAddress::parse("198.51.100.54"), 20, {t}});
+    handler_.state.serversUnknown = 1;  // the fake counts the healthy ones itself
+  }
+  auto r = run({"show", "server"});
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_EQ(
+      r.out,
+      "NAME   PROTOCOL  ADDRESS        PORT  PRIORITY  HEALTH   LAST RTT  IDENTITY          "
+      "  LAST ERROR\n"
+      "pdns1  DoT       198.51.100.53  853   10        unknown  -         pdns1.example.test\n"
+      "pdns2  DoT       198.51.100.54  853   20        up       0.8 ms    pdns1.example.test\n");
+  auto state = run({"show", "state"});
+  EXPECT_NE(state.out.find("Servers healthy:           1 of 2 (1 not checked yet)\n"),
+            std::string::npos)
+      << state.out;
+}
+
 TEST_F(CliCommands, ShowException) {
   EXPECT_EQ(run({"show", "exception"}).out, "No IP exceptions are configured.\n");
   {

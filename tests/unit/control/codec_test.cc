@@ -353,6 +353,47 @@ TEST(ControlCodec, ResultsRoundTrip) {
   expectResultRoundTrip(EmptyResult{});
 }
 
+TEST(ControlCodec, TransportHealthIsUpDownOrUnknownAndAnOlderDaemonSendsOnlyHealthy) {
+  TransportInfo t{Protocol::kDoT, 853, "pdns1.example.test", "", false, std::nullopt, ""};
+  t.health = Health::kUnknown;
+  json j = toJson(t);
+  EXPECT_EQ(j["health"], "unknown");
+  EXPECT_EQ(j["healthy"], false);
+  EXPECT_TRUE(j["lastFailureAt"].is_null());
+  expectResultRoundTrip(ServerList{{{"pdns1", *IpAddress::parse("198.51.100.53"), 10, {t}}}});
+  t.health = Health::kUp;
+  t.healthy = true;
+  t.lastRttMs = 0.8;
+  t.lastFailure = "connect: connection refused";
+  t.lastFailureAt = "2026-05-01T12:00:00Z";
+  j = toJson(t);
+  EXPECT_EQ(j["health"], "up");
+  EXPECT_EQ(j["lastError"], "");
+  EXPECT_EQ(j["lastFailure"], "connect: connection refused");
+  EXPECT_EQ(j["lastFailureAt"], "2026-05-01T12:00:00Z");
+  expectResultRoundTrip(ServerList{{{"pdns1", *IpAddress::parse("198.51.100.53"), 10, {t}}}});
+  // A daemon from before `health`: absent, and the reader falls back on `healthy`.
+  json old = {{"servers",
+               {{{"name", "a"},
+                 {"address", "198.51.100.53"},
+                 {"transports", {{{"protocol", "DoT"}, {"port", 853}, {"healthy", true}}}}}}}};
+  auto decoded = decodeResult<ServerList>(old);
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  EXPECT_FALSE(decoded->servers[0].transports[0].health.has_value());
+  EXPECT_TRUE(decoded->servers[0].transports[0].healthy);
+  old["servers"][0]["transports"][0]["health"] = "sideways";
+  auto bad = decodeResult<ServerList>(old);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message,
+            "the daemon's answer is malformed: result.servers[0].transports[0].health: expected "
+            "\"up\", \"down\" or \"unknown\", got \"sideways\"");
+  StateInfo s;
+  s.serversTotal = 2;
+  s.serversUnknown = 2;
+  EXPECT_EQ(toJson(s)["serversUnknown"], 2);
+  expectResultRoundTrip(s);
+}
+
 TEST(ControlCodec, ResultsIgnoreUnknownFieldsButNotWrongTypes) {
   json state = toJson(StateInfo{});
   state["someFutureField"] = {1, 2, 3};

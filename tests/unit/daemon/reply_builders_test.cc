@@ -30,12 +30,15 @@ TEST(ServerList, TransportsCarryTheirIdentityAndHealthDoTFirst) {
   upstream::ServerStatus dotDown;
   dotDown.address = s.ipAddress;
   dotDown.transport = upstream::Transport::kDoT;
-  dotDown.healthy = false;
+  dotDown.health = upstream::Health::kDown;
   dotDown.lastError = "connect: connection refused";
   upstream::ServerStatus dohUp;
   dohUp.address = s.ipAddress;
   dohUp.transport = upstream::Transport::kDoH;
+  dohUp.health = upstream::Health::kUp;
   dohUp.lastRtt = std::chrono::microseconds(2500);
+  dohUp.lastFailure = "TLS: hostname mismatch";  // history: it is up now
+  dohUp.lastFailureAt = std::chrono::system_clock::time_point(std::chrono::seconds(1777636800));
 
   auto list = serverList(c, {dohUp, dotDown});
   ASSERT_EQ(list.servers.size(), 1u);
@@ -45,11 +48,27 @@ TEST(ServerList, TransportsCarryTheirIdentityAndHealthDoTFirst) {
   EXPECT_EQ(info.transports[0].protocol, control::Protocol::kDoT);
   EXPECT_EQ(info.transports[0].hostname, "pdns1.example.test");
   EXPECT_FALSE(info.transports[0].healthy);
+  EXPECT_EQ(info.transports[0].health, control::Health::kDown);
   EXPECT_EQ(info.transports[0].lastError, "connect: connection refused");
+  EXPECT_FALSE(info.transports[0].lastFailureAt.has_value());
   EXPECT_EQ(info.transports[1].protocol, control::Protocol::kDoH);
   EXPECT_EQ(info.transports[1].hostname, "doh.example.test");
   EXPECT_TRUE(info.transports[1].healthy);
+  EXPECT_EQ(info.transports[1].health, control::Health::kUp);
   EXPECT_DOUBLE_EQ(*info.transports[1].lastRttMs, 2.5);
+  EXPECT_EQ(info.transports[1].lastError, "");
+  EXPECT_EQ(info.transports[1].lastFailure, "TLS: hostname mismatch");
+  EXPECT_EQ(info.transports[1].lastFailureAt, "2026-05-01T12:00:00Z");
+
+  // Not checked yet (or not in the pool's snapshot): unknown, not healthy.
+  upstream::ServerStatus dotUnknown = dotDown;
+  dotUnknown.health = upstream::Health::kUnknown;
+  dotUnknown.lastError.clear();
+  list = serverList(c, {dotUnknown});
+  EXPECT_EQ(list.servers[0].transports[0].health, control::Health::kUnknown);
+  EXPECT_FALSE(list.servers[0].transports[0].healthy);
+  EXPECT_EQ(list.servers[0].transports[1].health, control::Health::kUnknown);
+  EXPECT_FALSE(list.servers[0].transports[1].healthy);
 }
 
 TEST(ServerProbe, StepsStopAtTheFailureWithItsStableReason) {

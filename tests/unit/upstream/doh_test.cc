@@ -69,7 +69,7 @@ TEST_F(DohTest, PostsWithIdZeroAndTheRightHeadersMultiplexedOnOneConnection) {
     EXPECT_EQ(wire::readU16((*got[i])->wire.data()), 1000 + i) << "client ID not restored";
   }
   auto reqs = server.requests();
-  ASSERT_EQ(reqs.size(), 20u);
+  ASSERT_EQ(reqs.size(), 21u) << "the pool's first check of the server, then the 20 queries";
   for (const auto& r : reqs) {
     EXPECT_EQ(r.wireId, 0) << "a DoH query went up with a non-zero ID";
     EXPECT_EQ(r.method, "POST");
@@ -104,7 +104,7 @@ TEST_F(DohTest, GoawayStreamsAreRetriedOnANewConnection) {
   }
   EXPECT_EQ(answeredOnFirst, 3);
   EXPECT_GE(onLater, 9);
-  EXPECT_TRUE((*pool)->status()[0].healthy);
+  EXPECT_EQ((*pool)->status()[0].health, Health::kUp);
 }
 
 struct BadStatusCase {
@@ -133,7 +133,7 @@ TEST_P(DohBadAnswerTest, IsAnUpstreamFailureInWords) {
   auto st = (*pool)->status();
   EXPECT_EQ(st[0].lastError.rfind(c.words, 0), 0u) << st[0].lastError;
   // An HTTP-level failure is the query's, not an outage: the server stays up.
-  EXPECT_TRUE(st[0].healthy);
+  EXPECT_EQ(st[0].health, Health::kUp);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -179,7 +179,7 @@ TEST_F(DohTest, ASlowServerFailsOverAndIsMarkedDown) {
   EXPECT_EQ(r->serverName, "fast");
   EXPECT_LT(took, 1200ms);
   auto st = (*pool)->status();
-  EXPECT_FALSE(st[0].healthy);
+  EXPECT_EQ(st[0].health, Health::kDown);
   EXPECT_NE(st[0].lastError.find("no answer within"), std::string::npos) << st[0].lastError;
   // While it is down, queries go straight to the second server.
   auto r2 = resolve(**pool);

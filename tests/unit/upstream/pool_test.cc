@@ -1,6 +1,10 @@
 // ServerPool against real unbound servers: priority, DoT then DoH, failover and failback,
 // every server down (refused and black-holed) answered with an error before the
-// deadline, nothing ever sent to port 53, health events, resolveVia, diagnose, reconfigure.
+// deadline, nothing ever sent to port 53, health (unknown until checked, checked at once
+// without a query, errors only while current) and its events, resolveVia, diagnose,
+// reconfigure.
+#include <set>
+
 #include "upstream/probe.h"
 #include "upstream/server_pool_impl.h"
 #include "upstream_fixture.h"
@@ -66,10 +70,10 @@ TEST_F(PoolTest, AServerWithBothTransportsUsesDotFirstThenDoh) {
   auto st = (*pool)->status();
   ASSERT_EQ(st.size(), 2u);
   EXPECT_EQ(st[0].transport, Transport::kDoT);
-  EXPECT_FALSE(st[0].healthy);
+  EXPECT_EQ(st[0].health, Health::kDown);
   EXPECT_EQ(st[0].lastError, "connect: connection refused");
   EXPECT_EQ(st[1].transport, Transport::kDoH);
-  EXPECT_TRUE(st[1].healthy);
+  EXPECT_EQ(st[1].health, Health::kUp);
   EXPECT_EQ(port53Packets(), 0u);
 }
 
@@ -94,7 +98,7 @@ TEST_F(PoolTest, FailsOverWhenTheFirstStopsAndFailsBackWhenItReturns) {
     EXPECT_EQ(r->serverName, "pdns2");
   }
   auto st = (*pool)->status();
-  EXPECT_FALSE(st[0].healthy);
+  EXPECT_EQ(st[0].health, Health::kDown);
   EXPECT_FALSE(st[0].lastError.empty());
   auto ev = healthEvents();
   ASSERT_GE(ev.size(), 1u);
@@ -103,7 +107,7 @@ TEST_F(PoolTest, FailsOverWhenTheFirstStopsAndFailsBackWhenItReturns) {
 
   ASSERT_TRUE(u1->start()) << u1->log();
   auto back = Clock::now();
-  bool failedBack = runUntil([&] { return (*pool)->status()[0].healthy; }, 8s);
+  bool failedBack = runUntil([&] { return (*pool)->status()[0].health == Health::kUp; }, 8s);
   ASSERT_TRUE(failedBack) << "pdns1 was not used again; last error "
                           << (*pool)->status()[0].lastError;
   // Background probing at 200 ms doubling to 1 s (test settings) finds it within ~1 s.
@@ -174,8 +178,8 @@ TEST_F(PoolTest, BlackHoledServersGiveAnErrorBeforeTheDeadline) {
   EXPECT_GE(took, 600ms);  // it did wait for the servers
   EXPECT_NE(r.error().message.find("no answer"), std::string::npos) << r.error().message;
   auto st = (*pool)->status();
-  EXPECT_FALSE(st[0].healthy);
-  EXPECT_FALSE(st[1].healthy);
+  EXPECT_EQ(st[0].health, Health::kDown);
+  EXPECT_EQ(st[1].health, Health::kDown);
   EXPECT_EQ(port53Packets(), 0u);
 }
 
@@ -263,6 +267,189 @@ TEST_F(PoolTest, ReconfigureSwitchesServersWithoutARestart) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->serverName, "pdns2");
   EXPECT_EQ((*pool)->status().size(), 1u);
+}
+
+TEST_F(PoolTest, NewServersAreUnknownUntilTheFirstCheckWhichNeedsNoQuery) {
+  // pdns1 answers; pdns2's certificate names another host; nothing listens for pdns3.
+  uint16_t p1 = freshPort(), p2 = freshPort(), p3 = freshPort();
+  auto u1 = unbound(kPdns1, pki().pdns1, p1);
+  auto u2 = unbound(kPdns2, pki().wrongName, p2);
+  ASSERT_TRUE(u1->start() && u2->start());
+  auto pool = makeServerPool(
+      io_,
+      options({dotServer("pdns1", kPdns1, p1, kName1, 1), dotServer("pdns2", kPdns2, p2, kName2, 2),
+               dotServer("pdns3", kPdns1v6, p3, kName1, 3)}),
+      events_);
+  ASSERT_TRUE(pool);
+  for (const auto& st : (*pool)->status()) {
+    EXPECT_EQ(st.health, Health::kUnknown) << st.name;
+    EXPECT_FALSE(st.lastRtt.has_value()) << st.name;
+    EXPECT_EQ(st.lastError, "") << st.name;
+  }
+  // No query at all: the pool checks every endpoint by itself.
+  ASSERT_TRUE(runUntil(
+      [&] {
+        for (const auto& st : (*pool)->status()) {
+          if (st.health == Health::kUnknown) return false;
+        }
+        return true;
+      },
+      5s));
+  auto st = (*pool)->status();
+  ASSERT_EQ(st.size(), 3u);
+  EXPECT_EQ(st[0].health, Health::kUp);
+  ASSERT_TRUE(st[0].lastRtt.has_value());
+  EXPECT_GT(st[0].lastRtt->count(), 0);
+  EXPECT_EQ(st[0].lastError, "");
+  EXPECT_FALSE(st[0].lastFailureAt.has_value());
+  EXPECT_EQ(st[0].answered, 0u) << "a probe is not a client's answer";
+  EXPECT_EQ(st[1].health, Health::kDown);
+  EXPECT_EQ(st[1].lastError, "TLS: hostname mismatch");
+  EXPECT_EQ(st[1].lastFailure, "TLS: hostname mismatch");
+  EXPECT_TRUE(st[1].lastFailureAt.has_value());
+  EXPECT_EQ(st[2].health, Health::kDown);
+  EXPECT_EQ(st[2].lastError, "connect: connection refused");
+  // The Operational log hears of the two that are down (news), not of pdns1 being up: it
+  // never was down.
+  auto ev = healthEvents();
+  ASSERT_EQ(ev.size(), 2u);
+  std::set<std::string> down;
+  for (const auto& e : ev) {
+    EXPECT_EQ(e.fields.value("state", ""), "down");
+    down.insert(e.fields.value("server", "") + ": " + e.fields.value("error", ""));
+  }
+  EXPECT_EQ(down, (std::set<std::string>{"pdns2: TLS: hostname mismatch",
+                                         "pdns3: connect: connection refused"}));
+  // Down after the first check means skipped: the next query goes straight to pdns1 and
+  // the error names the others as down.
+  auto r = resolve(**pool);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->serverName, "pdns1");
+  EXPECT_EQ(port53Packets(), 0u);
+}
+
+TEST_F(PoolTest, AnUnknownServerIsTriedInPriorityOrderLikeAnUpOne) {
+  // The first query leaves before any check has finished: pdns2 is unknown, and it is
+  // asked first; pdns1 is not preferred for being checked sooner.
+  uint16_t p1 = freshPort(), p2 = freshPort();
+  auto u1 = unbound(kPdns1, pki().pdns1, p1);
+  auto u2 = unbound(kPdns2, pki().pdns2, p2);
+  ASSERT_TRUE(u1->start() && u2->start());
+  auto pool = makeServerPool(io_,
+                             options({dotServer("pdns1", kPdns1, p1, kName1, 2),
+                                      dotServer("pdns2", kPdns2, p2, kName2, 1)}),
+                             events_);
+  ASSERT_TRUE(pool);
+  ASSERT_EQ((*pool)->status()[0].health, Health::kUnknown);
+  auto r = resolve(**pool);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->serverName, "pdns2");
+  auto st = (*pool)->status();
+  EXPECT_EQ(st[0].name, "pdns2");
+  EXPECT_EQ(st[0].health, Health::kUp);
+  EXPECT_EQ(st[0].answered, 1u);
+  EXPECT_TRUE(healthEvents().empty());
+}
+
+TEST_F(PoolTest, ARecoveredServerShowsNoOldErrorButKeepsItAsTheLastFailure) {
+  uint16_t p1 = freshPort();
+  auto u1 = unbound(kPdns1, pki().pdns1, p1);  // not started yet: refused
+  auto pool = makeServerPool(io_, options({dotServer("pdns1", kPdns1, p1, kName1)}), events_);
+  ASSERT_TRUE(pool);
+  ASSERT_TRUE(runUntil([&] { return (*pool)->status()[0].health == Health::kDown; }, 3s));
+  auto before = std::chrono::system_clock::now();
+  auto st = (*pool)->status()[0];
+  EXPECT_EQ(st.lastError, "connect: connection refused");
+  ASSERT_TRUE(st.lastFailureAt.has_value());
+  EXPECT_LE(*st.lastFailureAt, before);
+
+  ASSERT_TRUE(u1->start()) << u1->log();
+  ASSERT_TRUE(runUntil([&] { return (*pool)->status()[0].health == Health::kUp; }, 5s));
+  st = (*pool)->status()[0];
+  EXPECT_EQ(st.lastError, "") << "the error is not current any more";
+  EXPECT_TRUE(st.lastRtt.has_value());
+  EXPECT_EQ(st.lastFailure, "connect: connection refused");
+  ASSERT_TRUE(st.lastFailureAt.has_value());
+  auto ev = healthEvents();
+  ASSERT_EQ(ev.size(), 2u);
+  EXPECT_EQ(ev[0].fields.value("state", ""), "down");
+  EXPECT_EQ(ev[0].fields.value("error", ""), "connect: connection refused");
+  EXPECT_EQ(ev[1].fields.value("state", ""), "up");
+}
+
+TEST_F(PoolTest, AReconfigurationChecksEveryServerAgainAndLogsOnlyRealChanges) {
+  // pdns1 is fine; pdns2's certificate comes from a CA the first configuration does not
+  // trust, and the second does (as `ztdns add trustedca`).
+  uint16_t p1 = freshPort(), p2 = freshPort();
+  auto u1 = unbound(kPdns1, pki().pdns1, p1);
+  auto u2 = unbound(kPdns2, pki().untrusted, p2);
+  ASSERT_TRUE(u1->start() && u2->start());
+  auto servers = std::vector<config::SecureDnsServer>{dotServer("pdns1", kPdns1, p1, kName1, 1),
+                                                      dotServer("pdns2", kPdns2, p2, kName1, 2)};
+  auto pool = makeServerPool(io_, options(servers), events_);
+  ASSERT_TRUE(pool);
+  auto settled = [&] {
+    auto st = (*pool)->status();
+    return st.size() == 2 && st[0].health != Health::kUnknown && st[1].health != Health::kUnknown;
+  };
+  ASSERT_TRUE(runUntil(settled, 5s));
+  EXPECT_EQ((*pool)->status()[0].health, Health::kUp);
+  EXPECT_EQ((*pool)->status()[1].health, Health::kDown);
+  const std::string why = (*pool)->status()[1].lastError;
+  EXPECT_EQ(why.rfind("TLS: certificate verify failed: ", 0), 0u) << why;
+  ASSERT_EQ(healthEvents().size(), 1u);
+
+  // The same servers again (the pool builds new endpoints): unknown until checked again.
+  ASSERT_TRUE((*pool)->reconfigure(options(servers)));
+  for (const auto& st : (*pool)->status()) EXPECT_EQ(st.health, Health::kUnknown) << st.name;
+  ASSERT_TRUE(runUntil(settled, 5s));
+  EXPECT_EQ((*pool)->status()[0].health, Health::kUp);
+  EXPECT_EQ((*pool)->status()[1].health, Health::kDown);
+  EXPECT_EQ(healthEvents().size(), 1u) << "pdns1 still up, pdns2 down for the same reason";
+
+  auto trusting = options(servers);
+  trusting.rootCertificates.push_back(pki().otherCa.certFile);
+  ASSERT_TRUE((*pool)->reconfigure(trusting));
+  ASSERT_TRUE(runUntil(settled, 5s));
+  auto st = (*pool)->status();
+  EXPECT_EQ(st[0].health, Health::kUp);
+  EXPECT_EQ(st[1].health, Health::kUp);
+  EXPECT_EQ(st[1].lastError, "");
+  EXPECT_EQ(st[1].lastFailure, why) << "kept across the reconfiguration";
+  auto ev = healthEvents();
+  ASSERT_EQ(ev.size(), 2u);
+  EXPECT_EQ(ev[1].fields.value("server", ""), "pdns2");
+  EXPECT_EQ(ev[1].fields.value("state", ""), "up") << "down before, up now: news";
+  EXPECT_EQ(port53Packets(), 0u);
+}
+
+TEST_F(PoolTest, FirstChecksCanWaitForTheCallerAndThenCheckOnlyTheUnknown) {
+  // ztdnsd makes the pool before its firewall lets anything out, so it defers the checks.
+  uint16_t p1 = freshPort(), p2 = freshPort();
+  auto u1 = unbound(kPdns1, pki().pdns1, p1);
+  auto u2 = unbound(kPdns2, pki().pdns2, p2);
+  ASSERT_TRUE(u1->start() && u2->start());
+  auto o = options(
+      {dotServer("pdns1", kPdns1, p1, kName1, 1), dotServer("pdns2", kPdns2, p2, kName2, 2)});
+  o.deferFirstChecks = true;
+  auto pool = makeServerPool(io_, o, events_);
+  ASSERT_TRUE(pool);
+  auto& impl = static_cast<ServerPoolImpl&>(**pool);
+  EXPECT_FALSE(runUntil([&] { return (*pool)->status()[1].health != Health::kUnknown; }, 300ms));
+  EXPECT_EQ(impl.connectionsOpenedForTest(0) + impl.connectionsOpenedForTest(1), 0u)
+      << "nothing was sent before checkUnknown()";
+  // A query still goes to the unknown pdns1 first (and makes it up); then only pdns2 is
+  // left to check.
+  auto r = resolve(**pool);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->serverName, "pdns1");
+  EXPECT_EQ((*pool)->status()[0].health, Health::kUp);
+  EXPECT_EQ((*pool)->status()[1].health, Health::kUnknown);
+  (*pool)->checkUnknown();
+  ASSERT_TRUE(runUntil([&] { return (*pool)->status()[1].health == Health::kUp; }, 3s));
+  EXPECT_EQ(impl.connectionsOpenedForTest(0), 1u);
+  EXPECT_EQ(impl.connectionsOpenedForTest(1), 1u);
+  EXPECT_TRUE(healthEvents().empty());
 }
 
 TEST_F(PoolTest, DestroyingThePoolWithQueriesInFlightCallsNothing) {
