@@ -99,6 +99,8 @@ Status Daemon::startAll() {
   // Enforcement before the stub answers anything: an answer must never be released
   // before its addresses can be allowed, and a restart must not open a gap.
   if (auto st = enforceAtStart(); !st) return st;
+  // Now that the policy lets them out: check every server at once, not at the first query.
+  dataPlane_->call([this] { dataPlane_->pool().checkUnknown(); });
   if (auto st = dataPlane_->startListening(); !st) return st;
 
   enforce::AllowSet* allowSet = &dataPlane_->allowSet();
@@ -326,7 +328,19 @@ Status Daemon::apply(const config::Config& requested, const observe::ops::Actor&
   const config::Config prev = config_;
   if (next == prev) return okStatus();
 
-  if (auto st = applyDataPlane(prev, next); !st) return st;
+  const bool disabling = prev.enabled && !next.enabled;
+  // Unless disabling, the kernel policy goes first: the pool connects to a new server at
+  // once (its first check, or a query), so the policy must already let that through;
+  // else the new server is refused by our own table and reported down.
+  if (disabling) {
+    if (auto st = applyDataPlane(prev, next); !st) return st;
+  } else {
+    if (auto st = applyEnforcement(prev, next); !st) return st;
+    if (auto st = applyDataPlane(prev, next); !st) {
+      (void)applyEnforcement(next, prev);
+      return st;
+    }
+  }
   auto undoDataPlane = [&] { (void)applyDataPlane(next, prev); };
 
   auto save = [&](const config::Config& c) {
@@ -338,7 +352,6 @@ Status Daemon::apply(const config::Config& requested, const observe::ops::Actor&
     }
     return st;
   };
-  const bool disabling = prev.enabled && !next.enabled;
   if (disabling) {
     if (auto st = save(next); !st) {
       undoDataPlane();
@@ -351,10 +364,6 @@ Status Daemon::apply(const config::Config& requested, const observe::ops::Actor&
       return st;
     }
   } else {
-    if (auto st = applyEnforcement(prev, next); !st) {
-      undoDataPlane();
-      return st;
-    }
     if (auto st = save(next); !st) {
       (void)applyEnforcement(next, prev);
       undoDataPlane();

@@ -9,7 +9,10 @@ Result<std::unique_ptr<DataPlane>> DataPlane::create(const config::Config& confi
   Status built = dp->call([&]() -> Status {
     auto allow = enforce::makeKernelAllowSet(dp->io_, config.maxAllowedAddresses, events);
     if (!allow) return Error{"allow sets: " + allow.error().message, allow.error().code};
-    auto pool = upstream::makeServerPool(dp->io_, config, events);
+    // The first checks of the servers wait until the daemon has applied its policy.
+    upstream::PoolOptions options = upstream::poolOptionsFromConfig(config);
+    options.deferFirstChecks = true;
+    auto pool = upstream::makeServerPool(dp->io_, options, events);
     if (!pool) return Error{"protective DNS servers: " + pool.error().message, pool.error().code};
     dp->allowSet_ = std::move(*allow);
     dp->pool_ = std::move(*pool);
