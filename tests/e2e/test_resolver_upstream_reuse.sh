@@ -39,7 +39,8 @@ names=()
 for i in $(seq 31 60); do names+=("$(lab_race_name "$i"):AAAA"); done
 out=$(dns_client pipeline "${names[@]}")
 assert_eq "$(jq_py 'sum(1 for a in d["answers"] if a["rcode"] == "NOERROR")' <<<"$out")" 30 "30 NOERROR answers from pdns2"
-assert_eq "$(lab_count syn_doh)" 1 "one connection to [$LAB_PDNS2_6]:443 (one SYN)"
+# At most one: ztdnsd's start-up check of pdns2 may have opened it already.
+assert_le "$(lab_count syn_doh)" 1 "at most one new connection to [$LAB_PDNS2_6]:443 (SYNs: $(lab_count syn_doh))"
 lab_pdns_start pdns1
 assert_eventually 10 "pdns1 is preferred again" eval '[[ $(stub_kdig +short id.test TXT) == "\"pdns1\"" ]]'
 
