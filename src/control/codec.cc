@@ -48,6 +48,19 @@ std::string readProtocolName(const json& v, Protocol& out) {
   return "";
 }
 
+std::string readVerdict(const std::string& v, AddressVerdict& out) {
+  for (auto candidate :
+       {AddressVerdict::kResolved, AddressVerdict::kNotAllowed, AddressVerdict::kException,
+        AddressVerdict::kLoopback, AddressVerdict::kUnspecified, AddressVerdict::kMulticast}) {
+    if (v == addressVerdictName(candidate)) {
+      out = candidate;
+      return "";
+    }
+  }
+  return "expected resolved, not-allowed, exception, loopback, unspecified or multicast, got " +
+         jsonSnippet(json(v));
+}
+
 std::string readHealthName(const json& v, Health& out) {
   if (v == "up")
     out = Health::kUp;
@@ -619,12 +632,9 @@ void readStruct(JsonFields& f, TrustedCaInfo& t) {
 }
 
 json toJson(const ServfailCounts& s) {
-  return {{"noServers", s.noServers},
-          {"allServersFailed", s.allServersFailed},
-          {"timeout", s.timeout},
-          {"badAnswer", s.badAnswer},
-          {"allowFailed", s.allowFailed},
-          {"overloaded", s.overloaded}};
+  return {{"noServers", s.noServers},     {"allServersFailed", s.allServersFailed},
+          {"timeout", s.timeout},         {"badAnswer", s.badAnswer},
+          {"allowFailed", s.allowFailed}, {"overloaded", s.overloaded}};
 }
 void readStruct(JsonFields& f, ServfailCounts& s) {
   f.withDefault("noServers", s.noServers);
@@ -723,12 +733,26 @@ void readStruct(JsonFields& f, ResourceRecord& r) {
 json toJson(const AddressAllowance& a) {
   return {{"address", toJson(a.address)},
           {"allowed", a.allowed},
-          {"remainingSeconds", a.remainingSeconds ? json(*a.remainingSeconds) : json(nullptr)}};
+          {"remainingSeconds", a.remainingSeconds ? json(*a.remainingSeconds) : json(nullptr)},
+          {"source", a.source},
+          {"verdict", addressVerdictName(a.verdict)},
+          {"exception", a.exception.empty() ? json(nullptr) : json(a.exception)}};
 }
 void readStruct(JsonFields& f, AddressAllowance& a) {
   f.required("address", a.address);
   f.required("allowed", a.allowed);
   f.optional("remainingSeconds", a.remainingSeconds);
+  f.withDefault("source", a.source);
+  if (f.ok() && a.source != "answer" && a.source != "ipv4hint" && a.source != "ipv6hint")
+    return f.fail("source", "expected \"answer\", \"ipv4hint\" or \"ipv6hint\", got " +
+                                jsonSnippet(json(a.source)));
+  std::string verdict = addressVerdictName(a.verdict);
+  f.withDefault("verdict", verdict);
+  if (!f.ok()) return;
+  if (auto why = readVerdict(verdict, a.verdict); !why.empty()) return f.fail("verdict", why);
+  std::optional<std::string> exception;
+  f.optional("exception", exception);
+  a.exception = exception.value_or("");
 }
 
 json toJson(const ResolveResult& r) {
@@ -741,6 +765,10 @@ json toJson(const ResolveResult& r) {
           {"protocol", r.protocol ? json(protocolName(*r.protocol)) : json(nullptr)},
           {"rttMs", r.rttMs ? json(*r.rttMs) : json(nullptr)},
           {"fromCache", r.fromCache},
+          {"failure", r.failure},
+          {"enforcement", r.enforcement == Enforcement::kUnknown
+                              ? json(nullptr)
+                              : json(enforcementName(r.enforcement))},
           {"addresses", arrayJson(r.addresses)}};
 }
 void readStruct(JsonFields& f, ResolveResult& r) {
@@ -759,6 +787,20 @@ void readStruct(JsonFields& f, ResolveResult& r) {
   }
   f.optional("rttMs", r.rttMs);
   f.withDefault("fromCache", r.fromCache);
+  f.withDefault("failure", r.failure);
+  std::optional<std::string> enforcement;
+  f.optional("enforcement", enforcement);
+  if (f.ok() && enforcement) {
+    if (*enforcement == "disabled")
+      r.enforcement = Enforcement::kDisabled;
+    else if (*enforcement == "audit")
+      r.enforcement = Enforcement::kAudit;
+    else if (*enforcement == "enforce")
+      r.enforcement = Enforcement::kEnforce;
+    else
+      return f.fail("enforcement", "expected \"disabled\", \"audit\" or \"enforce\", got " +
+                                       jsonSnippet(json(*enforcement)));
+  }
   f.withDefault("addresses", r.addresses);
 }
 

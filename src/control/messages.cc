@@ -30,4 +30,36 @@ const char* logChannelName(LogChannel c) {
   return "blocked";
 }
 
+const char* addressVerdictName(AddressVerdict v) {
+  switch (v) {
+    case AddressVerdict::kResolved:
+      return "resolved";
+    case AddressVerdict::kNotAllowed:
+      return "not-allowed";
+    case AddressVerdict::kException:
+      return "exception";
+    case AddressVerdict::kLoopback:
+      return "loopback";
+    case AddressVerdict::kUnspecified:
+      return "unspecified";
+    case AddressVerdict::kMulticast:
+      return "multicast";
+  }
+  return "not-allowed";
+}
+
+const char* enforcementName(Enforcement e) {
+  switch (e) {
+    case Enforcement::kUnknown:
+      return "";
+    case Enforcement::kDisabled:
+      return "disabled";
+    case Enforcement::kAudit:
+      return "audit";
+    case Enforcement::kEnforce:
+      return "enforce";
+  }
+  return "";
+}
+
 }  // namespace ztdns::control

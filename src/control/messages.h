@@ -274,24 +274,45 @@ struct ResourceRecord {
   friend bool operator==(const ResourceRecord&, const ResourceRecord&) = default;
 };
 
+// Why an address of an answer is or is not reachable now (when ZTDNS is enabled).
+enum class AddressVerdict {
+  kResolved,     // in the allow set (kernel-acknowledged), for remainingSeconds
+  kNotAllowed,   // not in the allow set, not excepted
+  kException,    // inside an exception's prefix (`exception` names it)
+  kLoopback,     // loopback: the loopback switch alone decides (allowed = !loopbackTrafficBlocked)
+  kUnspecified,  // 0.0.0.0 or ::, never allowed
+  kMulticast,    // multicast or broadcast, never allowed
+};
+const char* addressVerdictName(AddressVerdict v);  // "resolved", "not-allowed", ...
+
 struct AddressAllowance {
   IpAddress address;
-  bool allowed = false;
-  std::optional<int64_t> remainingSeconds;  // how long it stays allowed
+  bool allowed = false;                     // a connection to it would be allowed now
+  std::optional<int64_t> remainingSeconds;  // how long it stays in the allow set
+  std::string source = "answer";            // "answer" (an A/AAAA record), "ipv4hint", "ipv6hint"
+  AddressVerdict verdict = AddressVerdict::kNotAllowed;
+  std::string exception;  // kException: the exception's name
   friend bool operator==(const AddressAllowance&, const AddressAllowance&) = default;
 };
+
+// What the policy does with addresses that are not allowed.
+enum class Enforcement { kUnknown, kDisabled, kAudit, kEnforce };
+const char* enforcementName(Enforcement e);  // "", "disabled", "audit", "enforce"
 
 struct ResolveResult {
   std::string name;
   std::string type;
   std::string rcode;  // "NOERROR", "NXDOMAIN", "SERVFAIL", ...
   std::vector<ResourceRecord> answers;
-  std::string serverName;
+  std::string serverName;          // the display name of the server that answered
   std::optional<Endpoint> server;  // absent when no server answered (SERVFAIL)
   std::optional<Protocol> protocol;
   std::optional<double> rttMs;
   bool fromCache = false;
-  std::vector<AddressAllowance> addresses;  // every A/AAAA in the answer
+  std::string failure;  // why the stub answered SERVFAIL itself; empty otherwise
+  Enforcement enforcement = Enforcement::kUnknown;  // the state when it was answered
+  // Every A/AAAA in the answer and every ipv4hint/ipv6hint of its SVCB/HTTPS records.
+  std::vector<AddressAllowance> addresses;
   friend bool operator==(const ResolveResult&, const ResolveResult&) = default;
 };
 

@@ -186,11 +186,13 @@ void ControlHandler::resolve(const control::Peer&, const control::ResolveParams&
   request.qtype = qtype;
   request.server = params.server;
   DataPlane& dp = daemon_.dataPlane();
-  dp.post([&dp, request, params, reply = std::move(reply)]() mutable {
-    dp.stub().resolve(request, [&dp, params, reply = std::move(reply)](
+  // The state, exceptions and loopback switch as they are now (the control thread's copy).
+  auto policy = std::make_shared<const config::Config>(daemon_.config());
+  dp.post([&dp, request, params, policy, reply = std::move(reply)]() mutable {
+    dp.stub().resolve(request, [&dp, params, policy, reply = std::move(reply)](
                                    Result<resolver::ResolveOutcome> outcome) mutable {
       if (!outcome) return reply(control::invalidParams(outcome.error().message));
-      reply(resolveResult(params, *outcome, dp.allowSet()));
+      reply(resolveResult(params, *outcome, dp.allowSet(), *policy));
     });
   });
 }

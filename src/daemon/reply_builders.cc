@@ -93,12 +93,16 @@ control::Stats statsFrom(const resolver::StubStats& stub, const enforce::AllowSe
 
 control::ResolveResult resolveResult(const control::ResolveParams& params,
                                      const resolver::ResolveOutcome& outcome,
-                                     const enforce::AllowSet& allowSet) {
+                                     const enforce::AllowSet& allowSet,
+                                     const config::Config& config) {
   control::ResolveResult r;
   r.name = params.name;
   r.type = params.type;
   r.rcode = dns::rcodeName(outcome.rcode);
   r.fromCache = outcome.fromCache;
+  r.enforcement = !config.enabled           ? control::Enforcement::kDisabled
+                  : config.auditModeEnabled ? control::Enforcement::kAudit
+                                            : control::Enforcement::kEnforce;
   if (outcome.failure.empty()) {
     r.serverName = outcome.server;
     if (outcome.source == "DoT" || outcome.source == "DoH") {
@@ -107,27 +111,61 @@ control::ResolveResult resolveResult(const control::ResolveParams& params,
       if (!outcome.fromCache) r.rttMs = toMs(outcome.rtt);
     }
   } else {
-    r.serverName = outcome.failure;  // why the stub answered SERVFAIL itself
+    r.failure = outcome.failure;  // why the stub answered SERVFAIL itself
   }
   auto text = dns::answerText(outcome.answer);
   if (!text) return r;
   auto now = std::chrono::system_clock::now();
-  for (auto& rec : text->answers) {
-    if (rec.type == "A" || rec.type == "AAAA") {
-      if (auto address = IpAddress::parse(rec.data)) {
-        control::AddressAllowance a;
-        a.address = *address;
-        IpAddress key = *address;
-        if (enforce::classifyAnswerAddress(key) == enforce::AddressVerdict::kInsert) {
-          if (auto entry = allowSet.lookup(key)) {
-            a.allowed = true;
-            a.remainingSeconds =
-                std::chrono::duration_cast<std::chrono::seconds>(entry->expires - now).count();
+  // In the kernel's order: loopback (rule 2), exceptions (5), resolved addresses (6).
+  auto judge = [&](const IpAddress& address, const char* source) {
+    control::AddressAllowance a;
+    a.address = address;
+    a.source = source;
+    IpAddress key = address;
+    switch (enforce::classifyAnswerAddress(key)) {
+      case enforce::AddressVerdict::kInsert:
+        a.verdict = control::AddressVerdict::kNotAllowed;
+        if (auto entry = allowSet.lookup(key)) {
+          a.verdict = control::AddressVerdict::kResolved;
+          a.allowed = true;
+          a.remainingSeconds =
+              std::chrono::duration_cast<std::chrono::seconds>(entry->expires - now).count();
+        }
+        break;
+      case enforce::AddressVerdict::kSkipLoopback:
+        a.verdict = control::AddressVerdict::kLoopback;
+        a.allowed = !config.loopbackTrafficBlocked;
+        break;
+      case enforce::AddressVerdict::kSkipUnspecified:
+        a.verdict = control::AddressVerdict::kUnspecified;
+        break;
+      case enforce::AddressVerdict::kSkipMulticast:
+        a.verdict = control::AddressVerdict::kMulticast;
+        break;
+    }
+    if (a.verdict != control::AddressVerdict::kLoopback || !a.allowed) {
+      int best = -1;
+      for (const auto& rule : config.exemptionRules) {
+        for (const auto& prefix : rule.ipAddresses) {
+          if (prefix.contains(key) && prefix.length() > best) {
+            best = prefix.length();
+            a.exception = rule.displayName;
           }
         }
-        r.addresses.push_back(a);
+      }
+      if (best >= 0) {
+        a.verdict = control::AddressVerdict::kException;
+        a.allowed = true;
       }
     }
+    r.addresses.push_back(std::move(a));
+  };
+  for (auto& rec : text->answers) {
+    if (rec.type == "A" || rec.type == "AAAA") {
+      if (auto address = IpAddress::parse(rec.data)) judge(*address, "answer");
+    }
+    for (const auto& hint : rec.ipv4Hints) judge(hint, "ipv4hint");
+    for (const auto& hint : rec.ipv6Hints) judge(hint, "ipv6hint");
     r.answers.push_back(control::ResourceRecord{std::move(rec.owner), std::move(rec.type), rec.ttl,
                                                 std::move(rec.data)});
   }

@@ -23,11 +23,14 @@ control::ServerList serverList(const config::Config& config,
 control::Stats statsFrom(const resolver::StubStats& stub, const enforce::AllowSetStats& allow,
                          const CountingSink& connections, const observe::LogSinkStats& logs);
 
-// The records of an outcome, who answered, and for every A/AAAA whether it is allowed now
-// (asked of the allow-set mirror, which holds only kernel-acknowledged entries).
+// The records of an outcome, who answered (or why the stub failed), the state, and for every
+// A/AAAA and SVCB/HTTPS address hint whether a connection to it is allowed now: the
+// allow-set mirror (only kernel-acknowledged entries), the exceptions and the loopback
+// switch of `config`, as the kernel's rules apply them.
 control::ResolveResult resolveResult(const control::ResolveParams& params,
                                      const resolver::ResolveOutcome& outcome,
-                                     const enforce::AllowSet& allowSet);
+                                     const enforce::AllowSet& allowSet,
+                                     const config::Config& config);
 
 // One probe report as the steps `ztdns diagnose` prints: connect, tls, query.
 control::ServerProbe serverProbe(const upstream::ProbeReport& report, bool mtls);

@@ -342,10 +342,58 @@ TEST(ControlCodec, ResultsRoundTrip) {
   rr.server = *Endpoint::parse("198.51.100.53:853");
   rr.protocol = Protocol::kDoT;
   rr.rttMs = 3.5;
-  rr.addresses = {{*IpAddress::parse("203.0.113.80"), true, 329}};
+  rr.enforcement = Enforcement::kAudit;
+  rr.addresses = {
+      {*IpAddress::parse("203.0.113.80"), true, 329, "answer", AddressVerdict::kResolved, ""},
+      {*IpAddress::parse("2001:db8:80::87"), false, std::nullopt, "ipv6hint",
+       AddressVerdict::kNotAllowed, ""},
+      {*IpAddress::parse("203.0.113.200"), true, std::nullopt, "answer", AddressVerdict::kException,
+       "relay"},
+      {*IpAddress::parse("127.0.0.1"), true, std::nullopt, "answer", AddressVerdict::kLoopback, ""},
+      {*IpAddress::parse("0.0.0.0"), false, std::nullopt, "answer", AddressVerdict::kUnspecified,
+       ""},
+      {*IpAddress::parse("233.252.0.1"), false, std::nullopt, "answer", AddressVerdict::kMulticast,
+       ""}};
   expectResultRoundTrip(rr);
-  expectResultRoundTrip(ResolveResult{
-      "x.test.", "A", "SERVFAIL", {}, "", std::nullopt, std::nullopt, std::nullopt, false, {}});
+  EXPECT_EQ(toJson(rr)["enforcement"], "audit");
+  EXPECT_EQ(toJson(rr)["addresses"][2]["verdict"], "exception");
+  EXPECT_EQ(toJson(rr)["addresses"][2]["exception"], "relay");
+  EXPECT_EQ(toJson(rr)["addresses"][1]["source"], "ipv6hint");
+  ResolveResult servfail{"x.test.",
+                         "A",
+                         "SERVFAIL",
+                         {},
+                         "",
+                         std::nullopt,
+                         std::nullopt,
+                         std::nullopt,
+                         false,
+                         "every protective DNS server failed: TLS: hostname "
+                         "mismatch",
+                         Enforcement::kDisabled,
+                         {}};
+  expectResultRoundTrip(servfail);
+  EXPECT_EQ(toJson(servfail)["failure"],
+            "every protective DNS server failed: TLS: hostname mismatch");
+  EXPECT_EQ(toJson(servfail)["serverName"], "") << "the failure has its own field";
+  // An older daemon sends neither; a bad value is named.
+  json old = toJson(servfail);
+  old.erase("failure");
+  old.erase("enforcement");
+  auto decoded = decodeResult<ResolveResult>(old);
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(decoded->enforcement, Enforcement::kUnknown);
+  EXPECT_EQ(decoded->failure, "");
+  json badMode = toJson(servfail);
+  badMode["enforcement"] = "maybe";
+  EXPECT_EQ(decodeResult<ResolveResult>(badMode).error().message,
+            "the daemon's answer is malformed: result.enforcement: expected \"disabled\", "
+            "\"audit\" or \"enforce\", got \"maybe\"");
+  json badVerdict = toJson(rr);
+  badVerdict["addresses"][0]["verdict"] = "perhaps";
+  EXPECT_EQ(decodeResult<ResolveResult>(badVerdict).error().message,
+            "the daemon's answer is malformed: result.addresses[0].verdict: expected resolved, "
+            "not-allowed, exception, loopback, unspecified or multicast, got \"perhaps\"");
   ServerProbe probe{"pdns1", *IpAddress::parse("198.51.100.53"), 853, Protocol::kDoT, true, {}};
   probe.steps = {{"connect", true, 0.4, "", ""},
                  {"tls", false, 3.0, "name-mismatch", "TLS: hostname mismatch"}};

@@ -138,8 +138,12 @@ TEST(ResolveResult, RecordsServerAndWhetherEachAddressIsAllowedNow) {
   o.serverPort = 853;
   o.rtt = std::chrono::microseconds(1500);
   control::ResolveParams params{"www.chain.test", "A", std::nullopt};
+  config::Config enforcing;
+  enforcing.enabled = true;
+  enforcing.auditModeEnabled = false;
 
-  auto r = resolveResult(params, o, allow);
+  auto r = resolveResult(params, o, allow, enforcing);
+  EXPECT_EQ(r.enforcement, control::Enforcement::kEnforce);
   EXPECT_EQ(r.rcode, "NOERROR");
   ASSERT_EQ(r.answers.size(), 3u);
   EXPECT_EQ(r.answers[0].type, "CNAME");
@@ -154,7 +158,71 @@ TEST(ResolveResult, RecordsServerAndWhetherEachAddressIsAllowedNow) {
   EXPECT_TRUE(r.addresses[0].allowed);
   ASSERT_TRUE(r.addresses[0].remainingSeconds);
   EXPECT_GT(*r.addresses[0].remainingSeconds, 0);
+  EXPECT_EQ(r.addresses[0].verdict, control::AddressVerdict::kResolved);
+  EXPECT_EQ(r.addresses[0].source, "answer");
   EXPECT_FALSE(r.addresses[1].allowed) << "never inserted, so never reported as allowed";
+  EXPECT_EQ(r.addresses[1].verdict, control::AddressVerdict::kNotAllowed);
+  EXPECT_TRUE(r.failure.empty());
+}
+
+TEST(ResolveResult, SaysWhatThePolicyDoesWithEachAddressAndListsTheHints) {
+  asio::io_context io;
+  testing::FakeAllowSet allow(io);
+  allow.insert({{ip("203.0.113.87"), 60}, {ip("2001:db8:80::87"), 60}},
+               {"svc.allowed.test", "pdns1"}, [](Status) {});
+  allow.ack(0);
+  io.run();
+  resolver::ResolveOutcome o;
+  o.source = "DoT";
+  o.server = "pdns1";
+  o.answer = testing::PacketBuilder::response("svc.allowed.test", KNOT_RRTYPE_HTTPS)
+                 .svcb(KNOT_RRTYPE_HTTPS, "svc.allowed.test", 300, 1, ".", {"203.0.113.87"},
+                       {"2001:db8:80::87"})
+                 .build();
+  config::Config audit;
+  audit.enabled = true;
+  audit.auditModeEnabled = true;
+  auto r = resolveResult({"svc.allowed.test", "HTTPS", std::nullopt}, o, allow, audit);
+  EXPECT_EQ(r.enforcement, control::Enforcement::kAudit);
+  ASSERT_EQ(r.answers.size(), 1u);
+  ASSERT_EQ(r.addresses.size(), 2u) << "the hints are allowed, so they are listed";
+  EXPECT_EQ(r.addresses[0].address.toString(), "203.0.113.87");
+  EXPECT_EQ(r.addresses[0].source, "ipv4hint");
+  EXPECT_TRUE(r.addresses[0].allowed);
+  EXPECT_EQ(r.addresses[1].source, "ipv6hint");
+  EXPECT_EQ(r.addresses[1].verdict, control::AddressVerdict::kResolved);
+
+  o.answer = testing::PacketBuilder::response("odd.test", 1)
+                 .a("odd.test", 300, "127.0.0.1")
+                 .a("odd.test", 300, "0.0.0.0")
+                 .a("odd.test", 300, "233.252.0.1")
+                 .a("odd.test", 300, "203.0.113.200")
+                 .a("odd.test", 300, "203.0.113.9")
+                 .build();
+  config::Config c;
+  c.enabled = true;
+  c.auditModeEnabled = false;
+  c.exemptionRules = {{"relay-wide", "", {*IpPrefix::parse("203.0.113.0/24")}},
+                      {"relay", "", {*IpPrefix::parse("203.0.113.200/31")}}};
+  auto odd = resolveResult({"odd.test", "A", std::nullopt}, o, allow, c);
+  ASSERT_EQ(odd.addresses.size(), 5u);
+  EXPECT_EQ(odd.addresses[0].verdict, control::AddressVerdict::kLoopback);
+  EXPECT_TRUE(odd.addresses[0].allowed) << "loopbackTrafficBlocked is false by default";
+  EXPECT_EQ(odd.addresses[1].verdict, control::AddressVerdict::kUnspecified);
+  EXPECT_FALSE(odd.addresses[1].allowed);
+  EXPECT_EQ(odd.addresses[2].verdict, control::AddressVerdict::kMulticast);
+  EXPECT_FALSE(odd.addresses[2].allowed);
+  EXPECT_EQ(odd.addresses[3].verdict, control::AddressVerdict::kException);
+  EXPECT_EQ(odd.addresses[3].exception, "relay") << "the most specific exception";
+  EXPECT_TRUE(odd.addresses[3].allowed);
+  EXPECT_EQ(odd.addresses[4].exception, "relay-wide");
+
+  c.loopbackTrafficBlocked = true;
+  c.enabled = false;
+  auto blocked = resolveResult({"odd.test", "A", std::nullopt}, o, allow, c);
+  EXPECT_EQ(blocked.enforcement, control::Enforcement::kDisabled);
+  EXPECT_EQ(blocked.addresses[0].verdict, control::AddressVerdict::kLoopback);
+  EXPECT_FALSE(blocked.addresses[0].allowed);
 }
 
 TEST(ResolveResult, AStubSERVFAILSaysWhyAndNamesNoServer) {
@@ -164,10 +232,11 @@ TEST(ResolveResult, AStubSERVFAILSaysWhyAndNamesNoServer) {
   o.answer = testing::PacketBuilder::response("x.test", 1).rcode(2).build();
   o.rcode = 2;
   o.failure = "every protective DNS server failed";
-  auto r = resolveResult({"x.test", "A", std::nullopt}, o, allow);
+  auto r = resolveResult({"x.test", "A", std::nullopt}, o, allow, config::Config{});
   EXPECT_EQ(r.rcode, "SERVFAIL");
   EXPECT_FALSE(r.server);
-  EXPECT_THAT(r.serverName, HasSubstr("every protective DNS server failed"));
+  EXPECT_THAT(r.failure, HasSubstr("every protective DNS server failed"));
+  EXPECT_EQ(r.serverName, "") << "serverName is for server names";
   EXPECT_TRUE(r.addresses.empty());
 }
 
