@@ -31,7 +31,11 @@ void renderProposals(std::ostream& out, const SuggestResult& r,
   int n = 0;
   for (const auto& p : r.proposals) {
     out << '\n' << ++n << ". " << p.name << "  (" << printable(p.process);
-    for (const auto& u : p.units) out << ", unit " << printable(u);
+    // `unit` is the systemd unit, else the cgroup path; the root cgroup "/" tells nothing.
+    for (const auto& u : p.units) {
+      if (u == "/") continue;
+      out << (u.front() == '/' ? ", cgroup " : ", unit ") << printable(u);
+    }
     out << ")\n";
     KeyValueList kv;
     std::string counts =

@@ -330,14 +330,21 @@ TEST_F(CliDiagnose, SuggestFromTheDaemonSkipsWhatIsExcepted) {
   {
     std::lock_guard lock(handler_.mutex());
     for (const char* dst : {"203.0.113.200", "203.0.113.201", "203.0.113.202", "203.0.113.203"}) {
-      handler_.blockedEvents.push_back(json{{"time", recent},
-                                            {"action", "AUDIT"},
-                                            {"protocol", "udp"},
-                                            {"dst", dst},
-                                            {"dstPort", 3478},
-                                            {"process", "/usr/bin/meet"}});
+      handler_.blockedEvents.push_back(
+          json{{"time", recent},
+               {"action", "AUDIT"},
+               {"protocol", "udp"},
+               {"dst", dst},
+               {"dstPort", 3478},
+               {"process", "/usr/bin/meet"},
+               // the unit field: a systemd unit, else the cgroup
+               {"unit", std::string(dst) == "203.0.113.203" ? "/docker/abc" : "/"}});
     }
   }
+  auto text = run({"suggest", "exceptions", "since=1h"});
+  EXPECT_NE(text.out.find("\n1. meet  (/usr/bin/meet, cgroup /docker/abc)\n"), std::string::npos)
+      << "a cgroup path is no unit, and the root cgroup says nothing\n"
+      << text.out;
   auto j = json::parse(run({"suggest", "exceptions", "since=1h", "json"}).out);
   ASSERT_EQ(j["proposals"].size(), 1u);
   EXPECT_EQ(j["alreadyExcepted"], 2) << "203.0.113.200/31 is the relay exception";
