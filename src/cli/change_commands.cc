@@ -7,8 +7,11 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <map>
 
+#include "cli/arg_specs.h"
 #include "cli/commands.h"
+#include "cli/exception_checks.h"
 #include "cli/key_value_args.h"
 #include "cli/render.h"
 
@@ -64,12 +67,7 @@ int change(Context& ctx, const typename control::MethodTraits<M>::Params& params
 }
 
 int setState(Context& ctx, const Words& rest) {
-  ArgSpec spec{"set state",
-               {{"enable", ValueKind::kYesNo, true, {}, 0, 0, "yes|no"},
-                {"audit", ValueKind::kYesNo, false, {}, 0, 0, "yes|no"}},
-               {"json"},
-               0,
-               ""};
+  const ArgSpec& spec = argSpec("set state");
   auto args = parseArgs(spec, rest);
   if (!args) return ctx.usage("set state", args.error().message);
   ctx.setJson(args->keyword("json"));
@@ -80,17 +78,7 @@ int setState(Context& ctx, const Words& rest) {
 }
 
 int addServer(Context& ctx, const Words& rest) {
-  ArgSpec spec{"add server",
-               {{"type", ValueKind::kChoice, true, {"dot", "doh"}, 0, 0, "dot|doh"},
-                {"address", ValueKind::kIp, true, {}, 0, 0, "IP"},
-                {"port", ValueKind::kPort, false, {}, 0, 0, "PORT"},
-                {"hostname", ValueKind::kHostName, false, {}, 0, 0, "NAME"},
-                {"template", ValueKind::kUrl, false, {}, 0, 0, "https://..."},
-                {"priority", ValueKind::kInt, false, {}, 1, 1000, "N"},
-                {"name", ValueKind::kName, false, {}, 0, 0, "NAME"}},
-               {"json"},
-               0,
-               ""};
+  const ArgSpec& spec = argSpec("add server");
   auto args = parseArgs(spec, rest);
   if (!args) return ctx.usage("add server", args.error().message);
   ctx.setJson(args->keyword("json"));
@@ -130,8 +118,7 @@ int addServer(Context& ctx, const Words& rest) {
 }
 
 int deleteServer(Context& ctx, const Words& rest) {
-  ArgSpec spec{
-      "delete server", {{"address", ValueKind::kIp, false, {}, 0, 0, "IP"}}, {"json"}, 0, ""};
+  const ArgSpec& spec = argSpec("delete server");
   auto args = parseArgs(spec, rest);
   if (!args) return ctx.usage("delete server", args.error().message);
   ctx.setJson(args->keyword("json"));
@@ -151,42 +138,98 @@ int deleteServer(Context& ctx, const Words& rest) {
   });
 }
 
+// The prefixes as given, one per comma (the spec checked that each parses).
+std::vector<std::string> givenPrefixes(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (true) {
+    size_t comma = text.find(',', start);
+    out.push_back(text.substr(start, comma == std::string::npos ? comma : comma - start));
+    if (comma == std::string::npos) return out;
+    start = comma + 1;
+  }
+}
+
 int addException(Context& ctx, const Words& rest) {
-  ArgSpec spec{"add exception",
-               {{"name", ValueKind::kName, true, {}, 0, 0, "NAME"},
-                {"description", ValueKind::kDescription, false, {}, 0, 0, "\"TEXT\""},
-                {"subnets", ValueKind::kPrefixList, true, {}, 0, 0, "CIDR[,CIDR...]"}},
-               {"json"},
-               0,
-               ""};
+  const ArgSpec& spec = argSpec("add exception");
   auto args = parseArgs(spec, rest);
   if (!args) return ctx.usage("add exception", args.error().message);
   ctx.setJson(args->keyword("json"));
   control::AddExceptionParams p{*args->text("name"), args->text("description").value_or(""),
                                 *args->prefixes("subnets")};
+  std::vector<std::string> given = givenPrefixes(*args->text("subnets"));
   if (p.subnets.size() > 500) {
     return ctx.usage("add exception", "subnets: " + std::to_string(p.subnets.size()) +
                                           " prefixes; at most 500 are allowed");
   }
-  for (const auto& s : p.subnets) {
+  // A prefix given twice is a slip (a pasted list): refused, naming it, rather than stored once.
+  std::map<IpPrefix, size_t> seen;
+  for (size_t i = 0; i < p.subnets.size(); ++i) {
+    auto [it, fresh] = seen.emplace(p.subnets[i].normalized(), i);
+    if (fresh) continue;
+    const std::string& first = given[it->second];
+    if (first == given[i])
+      return ctx.usage("add exception", "subnets: " + first + " is given twice");
+    return ctx.usage("add exception", "subnets: " + first + " and " + given[i] +
+                                          " are the same prefix (" + it->first.toString() + ")");
+  }
+  std::vector<std::string> notes, warnings;
+  for (size_t i = 0; i < p.subnets.size(); ++i) {
+    const IpPrefix& s = p.subnets[i];
     if (s.hasHostBits()) {
-      ctx.err() << "note: subnets: " << s.toString() << " has host bits set; it is stored as "
-                << s.normalized().toString() << '\n';
+      notes.push_back(s.toString() + " has host bits set; it is stored as " +
+                      s.normalized().toString());
     }
     if (s.address().isPrivate() || s.address().isLinkLocal()) {
-      ctx.err() << "note: subnets: " << s.toString()
-                << " is a private or link-local range: it means different hosts on every network\n";
+      notes.push_back(s.toString() +
+                      " is a private or link-local range: it means different hosts on every "
+                      "network");
+    }
+    if (auto w = breadthWarning(s, given[i]); !w.empty()) warnings.push_back(w);
+    for (size_t j = 0; j < p.subnets.size(); ++j) {
+      if (j != i && p.subnets[j].normalized().contains(s.normalized()))
+        notes.push_back(given[i] + " lies inside " + given[j] + ", given too");
     }
   }
-  return change<Method::kAddException>(ctx, p, [&](const control::ExceptionInfo& e) {
+  int rc = change<Method::kAddException>(ctx, p, [&](const control::ExceptionInfo& e) {
     ctx.out() << "Added exception " << e.name << " with " << e.subnets.size()
               << (e.subnets.size() == 1 ? " prefix" : " prefixes") << ".\n";
   });
+  if (rc != kExitOk) return rc;  // refused: what it would have meant does not matter
+  // Against the other exceptions: overlaps, and a name that differs only in case. Notes
+  // only; a failed read leaves them out.
+  std::string nameWarning;
+  if (auto existing = ctx.call<control::Method::kShowException>({})) {
+    size_t overlaps = 0;
+    for (const auto& e : existing->exceptions) {
+      if (e.name == p.name) continue;  // the one just added
+      if (lower(e.name) == lower(p.name)) {
+        nameWarning = "name: \"" + p.name + "\" differs from the existing exception \"" + e.name +
+                      "\" only in case; ztdns keeps them apart, but Windows compares names "
+                      "without case and people confuse them: prefer one spelling";
+      }
+      for (const auto& theirs : e.subnets) {
+        for (size_t i = 0; i < p.subnets.size(); ++i) {
+          IpPrefix mine = p.subnets[i].normalized(), other = theirs.normalized();
+          if (!mine.overlaps(other)) continue;
+          if (++overlaps > 10) continue;
+          notes.push_back(given[i] + (other.contains(mine) ? " lies inside " : " covers ") +
+                          "exception " + e.name + "'s " + other.toString());
+        }
+      }
+    }
+    if (overlaps > 10)
+      notes.push_back(std::to_string(overlaps - 10) +
+                      (overlaps == 11 ? " more overlap" : " more overlaps"));
+  }
+  for (const auto& n : notes) ctx.err() << "note: subnets: " << n << '\n';
+  for (const auto& w : warnings) ctx.err() << "warning: subnets: " << w << '\n';
+  if (!nameWarning.empty()) ctx.err() << "warning: " << nameWarning << '\n';
+  return kExitOk;
 }
 
 int deleteException(Context& ctx, const Words& rest) {
-  ArgSpec spec{
-      "delete exception", {{"name", ValueKind::kName, true, {}, 0, 0, "NAME"}}, {"json"}, 0, ""};
+  const ArgSpec& spec = argSpec("delete exception");
   auto args = parseArgs(spec, rest);
   if (!args) return ctx.usage("delete exception", args.error().message);
   ctx.setJson(args->keyword("json"));
@@ -198,7 +241,7 @@ int deleteException(Context& ctx, const Words& rest) {
 
 int trustedCa(Context& ctx, const Words& rest, bool add) {
   std::string verb = add ? "add trustedca" : "delete trustedca";
-  ArgSpec spec{verb, {{"file", ValueKind::kPath, true, {}, 0, 0, "PEM"}}, {"json"}, 0, ""};
+  const ArgSpec& spec = argSpec(verb);
   auto args = parseArgs(spec, rest);
   if (!args) return ctx.usage(verb, args.error().message);
   ctx.setJson(args->keyword("json"));
@@ -220,12 +263,7 @@ int trustedCa(Context& ctx, const Words& rest, bool add) {
 }
 
 int addClientCert(Context& ctx, const Words& rest) {
-  ArgSpec spec{"add clientcert",
-               {{"certfile", ValueKind::kPath, true, {}, 0, 0, "PEM"},
-                {"keyfile", ValueKind::kPath, true, {}, 0, 0, "PEM"}},
-               {"json"},
-               0,
-               ""};
+  const ArgSpec& spec = argSpec("add clientcert");
   auto args = parseArgs(spec, rest);
   if (!args) return ctx.usage("add clientcert", args.error().message);
   ctx.setJson(args->keyword("json"));
@@ -243,7 +281,7 @@ int addClientCert(Context& ctx, const Words& rest) {
 }
 
 int deleteClientCert(Context& ctx, const Words& rest) {
-  ArgSpec spec{"delete clientcert", {}, {"json"}, 0, ""};
+  const ArgSpec& spec = argSpec("delete clientcert");
   auto args = parseArgs(spec, rest);
   if (!args) return ctx.usage("delete clientcert", args.error().message);
   ctx.setJson(args->keyword("json"));
@@ -289,7 +327,7 @@ int runDelete(Context& ctx, const Words& words) {
 }
 
 int runReload(Context& ctx, const Words& words) {
-  ArgSpec spec{"reload", {}, {"json"}, 0, ""};
+  const ArgSpec& spec = argSpec("reload");
   auto args = parseArgs(spec, words);
   if (!args) return ctx.usage("reload", args.error().message);
   ctx.setJson(args->keyword("json"));

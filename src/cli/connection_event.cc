@@ -30,8 +30,15 @@ Result<ConnectionEvent> parseConnectionEvent(const nlohmann::json& j) {
   if (!j.is_object()) return Error{"not a JSON object"};
   ConnectionEvent e;
   e.time = control::parseRfc3339(str(j, "time"));
+  if (!e.time) return Error{"time: missing or not an RFC 3339 time"};
   e.eventId = integer<int>(j, "eventId", 0);
   e.action = str(j, "action");
+  bool connection = e.action == "BLOCK" || e.action == "AUDIT" || e.action == "PERMIT" ||
+                    (e.action.empty() && (e.eventId == 1 || e.eventId == 2));
+  if (!connection) {
+    return Error{"action: " + (e.action.empty() ? std::string("missing") : "\"" + e.action + "\"") +
+                 " is not a connection event's (BLOCK, AUDIT or PERMIT)"};
+  }
   auto audit = j.find("audit");
   e.audit = (audit != j.end() && audit->is_boolean() && audit->get<bool>()) || e.action == "AUDIT";
   if (auto p = j.find("protocol"); p != j.end()) e.protocol = protocolText(*p);

@@ -2,7 +2,8 @@
 //
 // The fields follow the log channels (observe): time, eventId, action BLOCK|AUDIT|PERMIT,
 // audit, protocol, src, srcPort, dst, dstPort, pid, process, uid, unit, reason. Parsing is
-// lenient about extra fields and strict about the ones suggest and diagnose rely on (dst).
+// lenient about extra fields and strict about the ones every reader relies on (time, action,
+// dst).
 #pragma once
 
 #include <chrono>
@@ -32,7 +33,10 @@ struct ConnectionEvent {
   std::string unit;
 };
 
-// Errors name the field ("dst: \"x\" is not an IP address").
+// A connection event has an RFC 3339 time, an action BLOCK, AUDIT or PERMIT (or, without
+// one, eventId 1 or 2) and an IP dst; anything else in a connection channel is not one (a
+// line cut by a crash, an edit by hand). Errors name the field ("dst: \"x\" is not an IP
+// address").
 Result<ConnectionEvent> parseConnectionEvent(const nlohmann::json& line);
 
 }  // namespace ztdns::cli

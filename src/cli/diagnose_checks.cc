@@ -6,8 +6,10 @@
 #include <cerrno>
 #include <map>
 
+#include "cli/exception_checks.h"
 #include "cli/key_value_args.h"
 #include "cli/render.h"
+#include "control/protocol.h"
 
 namespace ztdns::cli {
 
@@ -56,13 +58,26 @@ const std::vector<NamedRange>& privateRanges() {
   return kRanges;
 }
 
+std::string daemonRemedy(const Error& error) {
+  switch (control::errorCodeOf(error)) {
+    case control::ErrorCode::kPermissionDenied:
+      return "run it as root (sudo ztdns diagnose) or as a member of group ztdns (usermod -aG "
+             "ztdns USER, then log in again); without that group, create it (groupadd ztdns) and "
+             "restart ztdnsd (systemctl restart ztdnsd.service)";
+    case control::ErrorCode::kUnavailable:
+      return "start ztdnsd (systemctl start ztdnsd.service), or name its socket with --socket or "
+             "ZTDNS_SOCKET";
+    default:
+      return "check ztdnsd (systemctl status ztdnsd.service, journalctl -u ztdnsd.service)";
+  }
+}
+
 Check checkServersConfigured(const Result<control::ServerList>& servers) {
   Check c{1, "servers", "servers", CheckStatus::kPass, "", "", {}};
   if (!servers) {
     c.status = CheckStatus::kFail;
     c.message = servers.error().message;
-    c.remedy =
-        "start ztdnsd (systemctl start ztdns), or name its socket with --socket or ZTDNS_SOCKET";
+    c.remedy = daemonRemedy(servers.error());
     return c;
   }
   size_t n = servers->servers.size();
@@ -406,9 +421,9 @@ std::vector<Check> checkExceptions(const std::vector<control::ExceptionInfo>& ex
 
   Check broad{4, "exceptions-broad", "exceptions: breadth", CheckStatus::kPass, "", "", {}};
   for (const auto& e : entries) {
-    bool everything = e.prefix.length() == 0;
-    bool wide = e.prefix.address().isV4() ? e.prefix.length() < 8 : e.prefix.length() < 16;
-    if (everything || wide) {
+    Breadth breadth = exceptionBreadth(e.prefix);
+    bool everything = breadth == Breadth::kEverything;
+    if (breadth != Breadth::kNarrow) {
       broad.details.push_back(*e.name + ": " + e.prefix.toString() +
                               (everything ? " allows every destination" : " is very broad"));
       if (everything)
@@ -523,7 +538,7 @@ Check checkBrowserPolicies(const std::vector<BrowserPolicyFinding>& findings,
   return c;
 }
 
-Check checkAuditFindings(const EventBatch& batch, bool audit, uint64_t sinceSeconds) {
+Check checkAuditFindings(const EventBatch& batch, uint64_t sinceSeconds) {
   Check c{5, "audit", "blocked connections", CheckStatus::kPass, "", "", {}};
   std::string window = formatDuration(sinceSeconds);
   if (batch.events.empty()) {
@@ -547,12 +562,23 @@ Check checkAuditFindings(const EventBatch& batch, bool audit, uint64_t sinceSeco
     return out;
   };
   c.status = CheckStatus::kWarn;
-  size_t n = batch.events.size();
-  c.message = std::to_string(n) + (n == 1 ? " connection " : " connections ") +
-              (audit    ? "would have been blocked (audit mode)"
-               : n == 1 ? "was blocked"
-                        : "were blocked") +
-              " in the last " + window + (batch.truncated ? " (at least)" : "");
+  // Worded from what the window holds: a window can span a switch from audit to enforce.
+  size_t audited = static_cast<size_t>(std::count_if(
+      batch.events.begin(), batch.events.end(), [](const ConnectionEvent& e) { return e.audit; }));
+  size_t blocked = batch.events.size() - audited;
+  auto connections = [](size_t n) {
+    return std::to_string(n) + (n == 1 ? " connection" : " connections");
+  };
+  std::string what;
+  if (blocked && audited) {
+    what = connections(blocked) + (blocked == 1 ? " was" : " were") + " blocked and " +
+           std::to_string(audited) + " would have been blocked (audit mode)";
+  } else if (audited) {
+    what = connections(audited) + " would have been blocked (audit mode)";
+  } else {
+    what = connections(blocked) + (blocked == 1 ? " was blocked" : " were blocked");
+  }
+  c.message = what + " in the last " + window + (batch.truncated ? " (at least)" : "");
   c.details.push_back("top destinations: " + top(destinations));
   c.details.push_back("top processes: " + top(processes));
   c.remedy = "review them with ztdns log show blocked since=" + window.substr(0, window.find(' ')) +

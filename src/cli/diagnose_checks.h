@@ -15,6 +15,8 @@
 
 namespace ztdns::cli {
 
+// What to do when ztdnsd could not be asked: permission, a daemon that is not running, other.
+std::string daemonRemedy(const Error& error);
 // Step 1
 Check checkServersConfigured(const Result<control::ServerList>& servers);
 // Step 2: one check per configured server and transport.
@@ -37,8 +39,8 @@ Check checkIpv6(const Ipv6Facts& facts, const control::ServerList& servers,
                 const std::optional<control::DiagnoseServerResult>& probes);
 Check checkBrowserPolicies(const std::vector<BrowserPolicyFinding>& findings,
                            const std::vector<std::string>& files);
-// Step 5
-Check checkAuditFindings(const EventBatch& batch, bool audit, uint64_t sinceSeconds);
+// Step 5: worded from the events' own mix of BLOCK and AUDIT (a window can span a switch).
+Check checkAuditFindings(const EventBatch& batch, uint64_t sinceSeconds);
 
 // The private and special ranges an exception should not cover, with their names.
 struct NamedRange {

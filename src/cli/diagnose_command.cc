@@ -4,10 +4,12 @@
 // the host (resolv.conf, /proc, browser policies; roots overridable, see host_facts.h).
 // When the daemon cannot be reached the host checks still run, with the default listen
 // addresses, and the daemon checks fail or are skipped.
+#include "cli/arg_specs.h"
 #include "cli/commands.h"
 #include "cli/diagnose_checks.h"
 #include "cli/event_source.h"
 #include "cli/key_value_args.h"
+#include "control/protocol.h"
 #include "control/validation.h"
 
 namespace ztdns::cli {
@@ -28,13 +30,7 @@ Check skipped(int step, const std::string& id, const std::string& subject, const
 }  // namespace
 
 int runDiagnose(Context& ctx, const Words& words) {
-  ArgSpec spec{"diagnose",
-               {{"since", ValueKind::kDuration, false, {}, 0, 0, "DURATION"},
-                {"name", ValueKind::kText, false, {}, 0, 0, "NAME"},
-                {"port", ValueKind::kPort, false, {}, 0, 0, "PORT"}},
-               {"json"},
-               0,
-               ""};
+  const ArgSpec& spec = argSpec("diagnose");
   auto args = parseArgs(spec, words);
   if (!args) return ctx.usage("diagnose", args.error().message);
   ctx.setJson(args->keyword("json"));
@@ -51,6 +47,13 @@ int runDiagnose(Context& ctx, const Words& words) {
   auto servers = state ? ctx.call<control::Method::kShowServer>({})
                        : Result<control::ServerList>(state.error());
   report.add(checkServersConfigured(servers));
+  // Why the daemon's facts are missing, for the checks that are skipped.
+  auto missing = [](const Error& e) -> std::string {
+    return control::errorCodeOf(e) == control::ErrorCode::kPermissionDenied
+               ? "ztdnsd refused this user (permission denied)"
+               : "ztdnsd is not reachable";
+  };
+  const std::string unreachable = state ? "" : missing(state.error());
 
   // Step 2: the daemon probes each server (connect, TLS, query).
   std::optional<control::DiagnoseServerResult> probes;
@@ -70,7 +73,7 @@ int runDiagnose(Context& ctx, const Words& words) {
     }
   } else {
     report.add(skipped(2, "server", "server probes",
-                       servers ? "no server to probe" : "ztdnsd is not reachable"));
+                       servers ? "no server to probe" : missing(servers.error())));
   }
 
   // Step 3: the system path.
@@ -79,8 +82,8 @@ int runDiagnose(Context& ctx, const Words& words) {
   auto rc = readResolvConf(resolvPath);
   Check rcCheck = checkResolvConf(rc, listen, resolvPath);
   if (!state)
-    rcCheck.details.push_back("ztdnsd is not reachable: assumed it listens on " +
-                              listen[0].toString() + " and " + listen[1].toString());
+    rcCheck.details.push_back(unreachable + ": assumed it listens on " + listen[0].toString() +
+                              " and " + listen[1].toString());
   report.add(rcCheck);
   LookupOutcome lookup = lookupName(name, std::chrono::seconds(10));
   report.add(checkLookup(name, lookup));
@@ -124,11 +127,11 @@ int runDiagnose(Context& ctx, const Words& words) {
   if (state)
     report.add(checkLoopback(state->loopbackBlocked, rc ? *rc : ResolvConf{}, listen));
   else
-    report.add(skipped(4, "loopback", "loopback switch", "ztdnsd is not reachable"));
+    report.add(skipped(4, "loopback", "loopback switch", unreachable));
   if (servers)
     report.add(checkIpv6(readIpv6Facts(procRoot), *servers, probes));
   else
-    report.add(skipped(4, "ipv6", "IPv6", "ztdnsd is not reachable"));
+    report.add(skipped(4, "ipv6", "IPv6", unreachable));
   std::vector<std::string> policyFiles;
   auto findings =
       scanBrowserPolicies(ctx.getenv("ZTDNS_BROWSER_POLICY_ROOT").value_or(""), &policyFiles);
@@ -139,11 +142,11 @@ int runDiagnose(Context& ctx, const Words& words) {
     ControlEventSource source(ctx, 100000);
     auto batch = source.blocked(since);
     if (batch)
-      report.add(checkAuditFindings(*batch, state->audit, since));
+      report.add(checkAuditFindings(*batch, since));
     else
       report.add(skipped(5, "audit", "blocked connections", batch.error().message));
   } else {
-    report.add(skipped(5, "audit", "blocked connections", "ztdnsd is not reachable"));
+    report.add(skipped(5, "audit", "blocked connections", unreachable));
   }
 
   if (ctx.json())

@@ -48,9 +48,10 @@ void DiagnoseReport::print(std::ostream& out) const {
     if (!c.remedy.empty() && c.status != CheckStatus::kPass)
       out << "         remedy: " << printable(c.remedy) << '\n';
   }
+  size_t warnings = count(CheckStatus::kWarn);
   out << '\n'
-      << count(CheckStatus::kPass) << " passed, " << count(CheckStatus::kWarn) << " warnings, "
-      << count(CheckStatus::kFail) << " failed";
+      << count(CheckStatus::kPass) << " passed, " << warnings
+      << (warnings == 1 ? " warning, " : " warnings, ") << count(CheckStatus::kFail) << " failed";
   if (count(CheckStatus::kSkip)) out << ", " << count(CheckStatus::kSkip) << " skipped";
   out << ".\n";
 }

@@ -1,5 +1,9 @@
 #include "cli/event_source.h"
 
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 
 #include "cli/context.h"
@@ -11,8 +15,16 @@ bool isBlockEvent(const ConnectionEvent& e) {
 }
 
 Result<EventBatch> JsonlFileEventSource::blocked(std::optional<uint64_t> sinceSeconds) {
+  struct stat st {};
+  if (::stat(path_.c_str(), &st) != 0)
+    return Error{"file: cannot read " + path_ + ": " + std::strerror(errno)};
+  if (S_ISDIR(st.st_mode)) return Error{"file: cannot read " + path_ + ": it is a directory"};
+  errno = 0;
   std::ifstream in(path_);
-  if (!in) return Error{"file: cannot read " + path_};
+  if (!in) {
+    return Error{"file: cannot read " + path_ + ": " +
+                 (errno ? std::strerror(errno) : "cannot open it")};
+  }
   EventBatch batch;
   // (A plain time point, not an optional: g++ 12 warns falsely about the optional.)
   const bool limited = sinceSeconds.has_value();
@@ -31,6 +43,7 @@ Result<EventBatch> JsonlFileEventSource::blocked(std::optional<uint64_t> sinceSe
     if (limited && (!event->time || *event->time < cutoff)) continue;
     batch.events.push_back(std::move(*event));
   }
+  if (in.bad()) return Error{"file: reading " + path_ + " failed: " + std::strerror(errno)};
   return batch;
 }
 

@@ -53,7 +53,8 @@ struct ArgSpec {
   std::vector<KeySpec> keys;
   std::vector<std::string> keywords;  // bare words allowed, e.g. "json"
   int maxPositionals = 0;             // bare words that are not keywords
-  std::string positionalName;         // "NAME", for messages
+  std::string positionalName;         // "NAME", for messages and help
+  std::string leading;  // for help: words the command takes before these ("blocked|permitted")
 };
 
 class ParsedArgs {

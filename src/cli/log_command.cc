@@ -1,5 +1,9 @@
 // ztdns log show blocked|permitted|operational [...] | log set permitted enable=yes|no
+#include <algorithm>
+
+#include "cli/arg_specs.h"
 #include "cli/commands.h"
+#include "cli/connection_event.h"
 #include "cli/key_value_args.h"
 #include "cli/render.h"
 
@@ -28,14 +32,7 @@ int logShow(Context& ctx, const Words& rest) {
   }
   control::LogShowParams p;
   p.channel = *channelFromWord(rest.front());
-  ArgSpec spec{"log show",
-               {{"since", ValueKind::kDuration, false, {}, 0, 0, "DURATION"},
-                {"process", ValueKind::kText, false, {}, 0, 0, "NAME"},
-                {"dst", ValueKind::kIpOrPrefix, false, {}, 0, 0, "IP|PREFIX"},
-                {"limit", ValueKind::kInt, false, {}, 1, 1000000, "N"}},
-               {"json"},
-               0,
-               ""};
+  const ArgSpec& spec = argSpec("log show");
   auto args = parseArgs(spec, Words(rest.begin() + 1, rest.end()));
   if (!args) return ctx.usage("log show", args.error().message);
   ctx.setJson(args->keyword("json"));
@@ -47,6 +44,15 @@ int logShow(Context& ctx, const Words& rest) {
 
   auto result = ctx.call<control::Method::kLogShow>(p);
   if (!result) return ctx.fail(result.error());
+  // A line of a connection channel that is not a connection event (cut by a crash, edited
+  // by hand) would show as a row of blanks: skip it, in both forms, and say so.
+  size_t unreadable = 0;
+  if (p.channel != control::LogChannel::kOperational) {
+    auto bad = std::remove_if(result->events.begin(), result->events.end(),
+                              [](const nlohmann::json& e) { return !parseConnectionEvent(e); });
+    unreadable = static_cast<size_t>(result->events.end() - bad);
+    result->events.erase(bad, result->events.end());
+  }
   if (ctx.json()) {
     for (const auto& e : result->events) {
       ctx.out() << e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
@@ -54,10 +60,12 @@ int logShow(Context& ctx, const Words& rest) {
   } else {
     renderLogEvents(ctx.out(), p.channel, result->events);
   }
+  if (unreadable) ctx.err() << "note: " << unreadableNote(unreadable) << '\n';
   if (result->truncated) {
-    ctx.err()
-        << "note: only the newest " << result->events.size()
-        << " matching events are shown; narrow with since=, process= or dst=, or raise limit=\n";
+    ctx.err() << "note: only the newest "
+              << (p.limit == 1 ? std::string("matching event is")
+                               : std::to_string(p.limit) + " matching events are")
+              << " shown; narrow with since=, process= or dst=, or raise limit=\n";
   }
   return kExitOk;
 }
@@ -67,8 +75,7 @@ int logSet(Context& ctx, const Words& rest) {
     return ctx.usage(
         "log set", "only the permitted channel can be switched (log set permitted enable=yes|no)");
   }
-  ArgSpec spec{
-      "log set", {{"enable", ValueKind::kYesNo, true, {}, 0, 0, "yes|no"}}, {"json"}, 0, ""};
+  const ArgSpec& spec = argSpec("log set");
   auto args = parseArgs(spec, Words(rest.begin() + 1, rest.end()));
   if (!args) return ctx.usage("log set", args.error().message);
   ctx.setJson(args->keyword("json"));

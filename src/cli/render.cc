@@ -52,6 +52,11 @@ std::string healthText(const control::TransportInfo& t) {
 
 }  // namespace
 
+std::string unreadableNote(size_t lines) {
+  return std::to_string(lines) + (lines == 1 ? " unreadable line skipped (not a connection event)"
+                                             : " unreadable lines skipped (not connection events)");
+}
+
 std::string millis(double ms) {
   char buf[32];
   std::snprintf(buf, sizeof buf, ms < 10 ? "%.1f ms" : "%.0f ms", ms);
@@ -284,6 +289,31 @@ void renderLogEvents(std::ostream& out, control::LogChannel channel,
   t.print(out);
 }
 
+namespace {
+
+std::string allowedWords(const control::AddressAllowance& a, control::Enforcement enforcement) {
+  using control::AddressVerdict;
+  if (enforcement == control::Enforcement::kDisabled) return "not enforced";
+  switch (a.verdict) {
+    case AddressVerdict::kResolved:
+      return "yes";
+    case AddressVerdict::kException:
+      return "yes (exception " + a.exception + ")";
+    case AddressVerdict::kLoopback:
+      return a.allowed ? "yes (loopback: loopbackTrafficBlocked=false)"
+                       : "no (loopback: loopbackTrafficBlocked=true)";
+    case AddressVerdict::kUnspecified:
+      return "no (unspecified address: never allowed)";
+    case AddressVerdict::kMulticast:
+      return "no (multicast or broadcast: never allowed)";
+    case AddressVerdict::kNotAllowed:
+      break;
+  }
+  return yes(a.allowed);
+}
+
+}  // namespace
+
 void renderResolve(std::ostream& out, const control::ResolveResult& r) {
   if (!r.answers.empty()) {
     Table t({"NAME", "TTL", "TYPE", "DATA"});
@@ -298,21 +328,38 @@ void renderResolve(std::ostream& out, const control::ResolveResult& r) {
           (r.protocol ? std::string(", ") + control::protocolName(*r.protocol) : "") + ")";
   }
   out << "\nStatus " << r.rcode;
+  if (!r.failure.empty()) out << ": " << printable(r.failure);
   if (!via.empty()) out << " from " << printable(via);
   if (r.rttMs) out << " in " << millis(*r.rttMs);
   if (r.fromCache) out << " (from the cache)";
   out << '\n';
-  if (!r.addresses.empty()) {
-    Table t({"ADDRESS", "ALLOWED", "REMAINING"});
-    for (const auto& a : r.addresses) {
-      t.addRow({a.address.toString(), yes(a.allowed),
-                a.allowed && a.remainingSeconds ? formatDuration(static_cast<uint64_t>(
-                                                      std::max<int64_t>(0, *a.remainingSeconds)))
-                                                : "-"});
-    }
-    out << '\n';
-    t.print(out);
+  if (r.addresses.empty()) return;
+  out << '\n';
+  const bool disabled = r.enforcement == control::Enforcement::kDisabled;
+  if (disabled) {
+    out << "ZTDNS is disabled: nothing is enforced, nothing was allowed.\n";
+  } else if (r.enforcement == control::Enforcement::kAudit &&
+             std::any_of(r.addresses.begin(), r.addresses.end(),
+                         [](const control::AddressAllowance& a) { return !a.allowed; })) {
+    out << "Audit mode: connections to addresses that are not allowed are logged, not blocked.\n";
   }
+  const bool hints =
+      std::any_of(r.addresses.begin(), r.addresses.end(),
+                  [](const control::AddressAllowance& a) { return a.source != "answer"; });
+  std::vector<std::string> headers = {"ADDRESS"};
+  if (hints) headers.push_back("FROM");
+  headers.insert(headers.end(), {"ALLOWED", "REMAINING"});
+  Table t(headers);
+  for (const auto& a : r.addresses) {
+    std::vector<std::string> row = {a.address.toString()};
+    if (hints) row.push_back(a.source == "answer" ? (a.address.isV4() ? "A" : "AAAA") : a.source);
+    row.push_back(printable(allowedWords(a, r.enforcement)));
+    row.push_back(!disabled && a.remainingSeconds ? formatDuration(static_cast<uint64_t>(
+                                                        std::max<int64_t>(0, *a.remainingSeconds)))
+                                                  : "-");
+    t.addRow(row);
+  }
+  t.print(out);
 }
 
 }  // namespace ztdns::cli

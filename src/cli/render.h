@@ -26,6 +26,9 @@ void renderLogEvents(std::ostream& out, control::LogChannel channel,
                      const std::vector<nlohmann::json>& events);
 void renderResolve(std::ostream& out, const control::ResolveResult& r);
 
+// "1 unreadable line skipped (not a connection event)", "3 unreadable lines skipped (...)".
+std::string unreadableNote(size_t lines);
+
 // "tcp"/"udp"/"icmp"/"icmpv6" for a protocol field given as a name or an IP protocol number.
 std::string protocolText(const nlohmann::json& value);
 // "3.2 ms"

@@ -1,4 +1,5 @@
 // ztdns resolve NAME [type=...] [server=IP]: Resolve-DnsName -Server, through ztdnsd.
+#include "cli/arg_specs.h"
 #include "cli/commands.h"
 #include "cli/key_value_args.h"
 #include "cli/render.h"
@@ -7,13 +8,7 @@
 namespace ztdns::cli {
 
 int runResolve(Context& ctx, const Words& words) {
-  ArgSpec spec{"resolve",
-               {{"type", ValueKind::kRecordType, false, {}, 0, 0, "TYPE"},
-                {"server", ValueKind::kIp, false, {}, 0, 0, "IP"},
-                {"name", ValueKind::kText, false, {}, 0, 0, "NAME"}},
-               {"json"},
-               1,
-               "NAME"};
+  const ArgSpec& spec = argSpec("resolve");
   auto args = parseArgs(spec, words);
   if (!args) return ctx.usage("resolve", args.error().message);
   ctx.setJson(args->keyword("json"));

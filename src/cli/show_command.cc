@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "cli/arg_specs.h"
 #include "cli/commands.h"
 #include "cli/key_value_args.h"
 #include "cli/render.h"
@@ -11,8 +12,6 @@ namespace ztdns::cli {
 namespace {
 
 using control::Method;
-
-const std::vector<std::string> kJson = {"json"};
 
 // Calls M and prints the result: JSON, or `render` for people. `render` returns false for
 // a failed check (an unusable certificate), which exits 1 in both forms.
@@ -40,9 +39,6 @@ int runShow(Context& ctx, const Words& words) {
   Words rest(words.begin() + 1, words.end());
   std::string verb = "show " + object;
 
-  ArgSpec spec{verb, {}, kJson, 0, ""};
-  if (object == "server") spec.keys = {{"address", ValueKind::kIp, false, {}, 0, 0, "IP"}};
-  if (object == "exception") spec.keys = {{"name", ValueKind::kName, false, {}, 0, 0, "NAME"}};
   static const std::vector<std::string> kObjects = {
       "state", "settings", "server", "exception", "clientcert", "trustedca", "stats"};
   if (std::find(kObjects.begin(), kObjects.end(), object) == kObjects.end()) {
@@ -50,7 +46,7 @@ int runShow(Context& ctx, const Words& words) {
                      "unknown object \"" + words.front() +
                          "\" (state, settings, server, exception, clientcert, trustedca, stats)");
   }
-  auto args = parseArgs(spec, rest);
+  auto args = parseArgs(argSpec(verb), rest);
   if (!args) return ctx.usage(verb, args.error().message);
   ctx.setJson(args->keyword("json"));
 

@@ -1,7 +1,9 @@
 // ztdns suggest exceptions [since=] [min=] [v4prefix=] [v6prefix=] [file=] [json]
+#include "cli/arg_specs.h"
 #include "cli/commands.h"
 #include "cli/event_source.h"
 #include "cli/key_value_args.h"
+#include "cli/render.h"
 #include "cli/suggest.h"
 #include "cli/table.h"
 #include "control/time_text.h"
@@ -13,7 +15,7 @@ namespace {
 void renderProposals(std::ostream& out, const SuggestResult& r,
                      const std::optional<uint64_t>& since, uint64_t min) {
   out << r.proposals.size() << (r.proposals.size() == 1 ? " proposal" : " proposals") << " from "
-      << r.eventsSeen << " blocked connections"
+      << r.eventsSeen << (r.eventsSeen == 1 ? " blocked connection" : " blocked connections")
       << (since ? " in the last " + formatDuration(*since) : std::string());
   std::vector<std::string> left;
   if (r.alreadyExcepted)
@@ -74,15 +76,7 @@ int runSuggest(Context& ctx, const Words& words) {
   if (words.empty() || (words.front() != "exceptions" && words.front() != "exception")) {
     return ctx.usage("suggest", "suggest what? (suggest exceptions [since=DURATION] [min=COUNT])");
   }
-  ArgSpec spec{"suggest exceptions",
-               {{"since", ValueKind::kDuration, false, {}, 0, 0, "DURATION"},
-                {"min", ValueKind::kInt, false, {}, 1, 1000000000, "COUNT"},
-                {"v4prefix", ValueKind::kInt, false, {}, 8, 32, "N"},
-                {"v6prefix", ValueKind::kInt, false, {}, 16, 128, "N"},
-                {"file", ValueKind::kPath, false, {}, 0, 0, "JSONL"}},
-               {"json"},
-               0,
-               ""};
+  const ArgSpec& spec = argSpec("suggest exceptions");
   auto args = parseArgs(spec, Words(words.begin() + 1, words.end()));
   if (!args) return ctx.usage("suggest exceptions", args.error().message);
   ctx.setJson(args->keyword("json"));
@@ -123,9 +117,7 @@ int runSuggest(Context& ctx, const Words& words) {
   } else {
     renderProposals(ctx.out(), result, since, options.minCount);
   }
-  if (batch->unreadable)
-    ctx.err() << "note: " << batch->unreadable
-              << " log lines were not connection events and were skipped\n";
+  if (batch->unreadable) ctx.err() << "note: " << unreadableNote(batch->unreadable) << '\n';
   if (batch->truncated)
     ctx.err() << "note: the log held more events than were read; narrow with since=\n";
   return kExitOk;

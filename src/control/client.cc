@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include <cerrno>
@@ -60,9 +61,24 @@ Result<Client> Client::connect(const std::string& socketPath, std::chrono::milli
       case ENOENT:
         return unavailable("cannot reach ztdnsd: there is no control socket at " + socketPath +
                            " (is ztdnsd running? --socket or ZTDNS_SOCKET name another one)");
-      case ECONNREFUSED:
+      case ECONNREFUSED: {
+        // connect() says "refused" for a regular file or a directory too.
+        struct stat st {};
+        if (::stat(socketPath.c_str(), &st) == 0 && !S_ISSOCK(st.st_mode)) {
+          const char* what = S_ISDIR(st.st_mode)   ? " (it is a directory)"
+                             : S_ISREG(st.st_mode) ? " (it is a regular file)"
+                                                   : "";
+          return unavailable("cannot reach ztdnsd: " + socketPath + " is not a socket" + what +
+                             "; --socket or ZTDNS_SOCKET must name ztdnsd's control socket, "
+                             "<run-dir>/control.sock");
+        }
         return unavailable("cannot reach ztdnsd: nothing answers on " + socketPath +
                            " (is ztdnsd running?)");
+      }
+      case ENOTDIR:
+        return unavailable("cannot reach ztdnsd: there is no control socket at " + socketPath +
+                           " (a part of the path is not a directory; --socket or ZTDNS_SOCKET "
+                           "name another one)");
       case EACCES:
       case EPERM:
         return makeError(ErrorCode::kPermissionDenied,

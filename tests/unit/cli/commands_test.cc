@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "../control/test_certs.h"
+#include "cli/arg_specs.h"
 #include "cli_fixture.h"
 #include "control/time_text.h"
 
@@ -65,15 +66,109 @@ TEST_F(CliCommands, HelpAndUsage) {
             "suggest, reload, help)\n"
             "Run 'ztdns help' for usage.\n");
   EXPECT_EQ(run({"--version"}).out, "ztdns 0.1.0 (control protocol 1)\n");
+  EXPECT_NE(help.out.find("--version"), std::string::npos);
+  // Each show object has its own help.
+  auto showServer = run({"show", "server", "help"});
+  EXPECT_EQ(showServer.rc, 0);
+  EXPECT_EQ(showServer.out.rfind("Usage: ztdns show server [address=IP] [json]\n", 0), 0u)
+      << showServer.out;
+  EXPECT_EQ(run({"help", "show", "exception"})
+                .out.rfind("Usage: ztdns show exception [name=NAME] [json]\n", 0),
+            0u);
+  EXPECT_EQ(run({"log", "show", "blocked", "help"}).out.rfind("Usage: ztdns log show", 0), 0u);
   EXPECT_TRUE(handler_.calls().empty()) << "help never calls the daemon";
+}
+
+// The help's usage lines come from the same ArgSpecs the commands parse with; every key
+// of every verb is in the overview and in the verb's own help.
+TEST_F(CliCommands, HelpNamesEveryArgumentEveryCommandAccepts) {
+  std::string general = run({"help"}).out;
+  for (const auto& spec : allArgSpecs()) {
+    auto topic = run({"help", spec.verb});
+    ASSERT_EQ(topic.rc, 0) << spec.verb;
+    EXPECT_EQ(topic.out.find("Usage:"), 0u) << spec.verb;
+    EXPECT_NE(topic.out.find("ztdns " + spec.verb), std::string::npos) << spec.verb;
+    // The overview's lines for this verb (a verb may have several, like add server).
+    std::string lines;
+    for (size_t at = general.find("\n  " + spec.verb + " "); at != std::string::npos;
+         at = general.find("\n  " + spec.verb + " ", at + 1)) {
+      size_t end = general.find("\n  ", at + 1);
+      lines += general.substr(at, end - at);
+    }
+    if (spec.keys.empty()) {
+      EXPECT_NE(general.find("\n  " + spec.verb), std::string::npos) << spec.verb;
+    }
+    for (const auto& k : spec.keys) {
+      EXPECT_NE(topic.out.find(k.key + "="), std::string::npos)
+          << "ztdns help " << spec.verb << " leaves out " << k.key << "=";
+      if (spec.verb == "resolve" && k.key == "name") continue;  // an alias of NAME
+      EXPECT_NE(lines.find(k.key + "="), std::string::npos)
+          << "ztdns help leaves out " << spec.verb << " " << k.key << "=\n"
+          << lines;
+    }
+  }
+  EXPECT_NE(general.find("add exception name=NAME [description=\"TEXT\"] subnets=CIDR[,CIDR...]"),
+            std::string::npos)
+      << general;
+  EXPECT_NE(general.find("[limit=N]"), std::string::npos);
+  EXPECT_NE(general.find("diagnose [since=DURATION] [name=NAME] [port=PORT]"), std::string::npos);
+  EXPECT_NE(general.find("[v4prefix=N] [v6prefix=N] [file=JSONL]"), std::string::npos);
+  EXPECT_EQ(synopsis(argSpec("add exception")),
+            "name=NAME [description=\"TEXT\"] subnets=CIDR[,CIDR...] [json]");
+  EXPECT_EQ(synopsis(argSpec("log show"), {false, {}}),
+            "blocked|permitted|operational [since=DURATION] [process=NAME] [dst=IP|PREFIX] "
+            "[limit=N]");
+  EXPECT_EQ(usageLine("ztdns x", "aaaa bbbb cccc", 14), "ztdns x aaaa\n        bbbb\n        cccc");
+  EXPECT_THROW(argSpec("frobnicate"), std::out_of_range);
 }
 
 TEST_F(CliCommands, GlobalOptions) {
   auto bogus = run({"--bogus", "show", "state"});
   EXPECT_EQ(bogus.rc, 2);
-  EXPECT_NE(bogus.err.find("--bogus"), std::string::npos);
-  EXPECT_EQ(run({"--timeout", "abc", "show", "state"}).rc, 2);
-  EXPECT_EQ(run({"--timeout", "0", "show", "state"}).rc, 2);
+  EXPECT_EQ(bogus.err,
+            "ztdns: unknown option \"--bogus\" (before the verb: --socket PATH, --json, --timeout "
+            "SECONDS, --version, --help)\nRun 'ztdns help' for usage.\n");
+  auto abc = run({"--timeout", "abc", "show", "state"});
+  EXPECT_EQ(abc.rc, 2);
+  EXPECT_EQ(abc.err,
+            "ztdns: --timeout: \"abc\" is not a number of seconds (0.1 to 3600)\nRun 'ztdns "
+            "help' for usage.\n");
+  for (const char* bad : {"0", "0.05", "3601", "1e3", "nan", "inf", "-1", "0x10", ""})
+    EXPECT_EQ(run({"--timeout", bad, "show", "state"}).rc, 2) << bad;
+  EXPECT_EQ(run({"--timeout=soon", "show", "state"}).err.rfind("ztdns: --timeout: \"soon\"", 0),
+            0u);
+  EXPECT_EQ(run({"--timeout", "2.5", "show", "state"}).rc, 0);
+  EXPECT_EQ(run({"--timeout=30", "show", "state"}).rc, 0);
+  EXPECT_EQ(run({"show", "state", "--timeout"}).rc, 2) << "options go before the verb";
+  EXPECT_EQ(run({"--timeout"}).err,
+            "ztdns: --timeout: needs a value (--timeout SECONDS)\nRun 'ztdns help' for usage.\n");
+  auto empty = run({"--socket", "", "show", "state"});
+  EXPECT_EQ(empty.rc, 2);
+  EXPECT_EQ(empty.err,
+            "ztdns: --socket: the path must not be empty (--socket PATH names ztdnsd's control "
+            "socket)\nRun 'ztdns help' for usage.\n");
+  EXPECT_EQ(run({"--socket=", "show", "state"}).rc, 2);
+  EXPECT_EQ(run({"--socket", "a", "--socket", "b", "show", "state"}).err,
+            "ztdns: --socket: given twice\nRun 'ztdns help' for usage.\n");
+  EXPECT_EQ(run({"--socket=" + env_["ZTDNS_SOCKET"], "show", "state"}).rc, 0);
+  // An empty ZTDNS_SOCKET is as if it were unset (the default path, which is not this one).
+  auto saved = env_["ZTDNS_SOCKET"];
+  env_["ZTDNS_SOCKET"] = "";
+  EXPECT_NE(run({"show", "state"}).err.find("/run/ztdns/control.sock"), std::string::npos);
+  env_["ZTDNS_SOCKET"] = saved;
+  // Not a socket: said so, not "is ztdnsd running?".
+  { std::ofstream(dir_.file("plain.txt")) << "x\n"; }
+  auto file = run({"--socket", dir_.file("plain.txt"), "show", "state"});
+  EXPECT_EQ(file.rc, 1);
+  EXPECT_EQ(file.err, "ztdns: cannot reach ztdnsd: " + dir_.file("plain.txt") +
+                          " is not a socket (it is a regular file); --socket or ZTDNS_SOCKET must "
+                          "name ztdnsd's control socket, <run-dir>/control.sock\n");
+  EXPECT_NE(run({"--socket", dir_.path(), "show", "state"})
+                .err.find("is not a socket (it is a directory)"),
+            std::string::npos);
+  EXPECT_NE(run({"--socket", dir_.file("plain.txt") + "/sock", "show", "state"})
+                .err.find("there is no control socket at"),
+            std::string::npos);
   // --json before or after the verb, or the json keyword.
   for (auto args : std::vector<std::vector<std::string>>{
            {"--json", "show", "state"}, {"show", "state", "--json"}, {"show", "state", "json"}}) {
@@ -469,6 +564,55 @@ TEST_F(CliCommands, AddAndDeleteException) {
             "note: subnets: 10.1.2.3/16 is a private or link-local range: it means different hosts "
             "on every network\n");
 
+  // Duplicates in one request are refused, naming the prefix; nothing reaches the daemon.
+  auto twice = run({"add", "exception", "name=x", "subnets=203.0.113.40,203.0.113.40"});
+  EXPECT_EQ(twice.rc, 2);
+  EXPECT_EQ(twice.err,
+            "ztdns add exception: subnets: 203.0.113.40 is given twice\nRun 'ztdns add exception "
+            "help' for usage.\n");
+  EXPECT_EQ(run({"add", "exception", "name=x", "subnets=203.0.113.41/31,203.0.113.40/31"}).err,
+            "ztdns add exception: subnets: 203.0.113.41/31 and 203.0.113.40/31 are the same "
+            "prefix (203.0.113.40/31)\nRun 'ztdns add exception help' for usage.\n");
+  EXPECT_EQ(run({"add", "exception", "name=x", "subnets=2001:db8::1,2001:db8::1/128"}).rc, 2);
+  // /0 and very broad prefixes are accepted with a warning, as diagnose judges them.
+  auto zero = run({"add", "exception", "name=zero", "subnets=0.0.0.0/0,::/0"});
+  EXPECT_EQ(zero.rc, 0) << zero.err;
+  EXPECT_EQ(zero.err,
+            "note: subnets: 0.0.0.0/0 covers exception relay's 203.0.113.200/31\n"
+            "note: subnets: ::/0 covers exception relay's 2001:db8:200::1/128\n"
+            "note: subnets: 0.0.0.0/0 covers exception lan's 10.1.0.0/16\n"
+            "warning: subnets: 0.0.0.0/0 excepts every IPv4 destination: nothing is enforced for "
+            "IPv4 (ztdns diagnose reports it as a FAIL)\n"
+            "warning: subnets: ::/0 excepts every IPv6 destination: nothing is enforced for IPv6 "
+            "(ztdns diagnose reports it as a FAIL)\n");
+  EXPECT_EQ(run({"delete", "exception", "name=zero"}).rc, 0);
+  auto wide = run({"add", "exception", "name=wide", "subnets=64.0.0.0/7,2001:db8::/15"});
+  EXPECT_EQ(wide.rc, 0) << wide.err;
+  EXPECT_NE(wide.err.find("warning: subnets: 64.0.0.0/7 is very broad (shorter than /8 for "
+                          "IPv4): everything in it is reachable without DNS"),
+            std::string::npos)
+      << wide.err;
+  EXPECT_NE(wide.err.find("warning: subnets: 2001:db8::/15 is very broad (shorter than /16 for "
+                          "IPv6)"),
+            std::string::npos)
+      << wide.err;
+  EXPECT_EQ(run({"delete", "exception", "name=wide"}).rc, 0);
+  EXPECT_EQ(run({"add", "exception", "name=eight", "subnets=11.0.0.0/8"}).err, "")
+      << "/8 is not shorter than /8";
+  // Nested prefixes, in the request and against the exceptions that exist; a name that
+  // differs only in case.
+  auto nested = run({"add", "exception", "name=Relay", "subnets=203.0.113.0/24,203.0.113.200"});
+  EXPECT_EQ(nested.rc, 0) << nested.err;
+  EXPECT_EQ(nested.err,
+            "note: subnets: 203.0.113.200 lies inside 203.0.113.0/24, given too\n"
+            "note: subnets: 203.0.113.0/24 covers exception relay's 203.0.113.200/31\n"
+            "note: subnets: 203.0.113.200 lies inside exception relay's 203.0.113.200/31\n"
+            "warning: name: \"Relay\" differs from the existing exception \"relay\" only in "
+            "case; ztdns keeps them apart, but Windows compares names without case and people "
+            "confuse them: prefer one spelling\n");
+  for (const char* name : {"eight", "Relay"})
+    EXPECT_EQ(run({"delete", "exception", std::string("name=") + name}).rc, 0) << name;
+
   auto bad = run({"add", "exception", "name=x", "subnets=10.0.0.0/33"});
   EXPECT_EQ(bad.rc, 2);
   EXPECT_EQ(bad.err,
@@ -588,8 +732,37 @@ TEST_F(CliCommands, LogShowAndSet) {
       << "JSON lines, as in the channel file";
   auto limited = run({"log", "show", "blocked", "limit=1"});
   EXPECT_EQ(limited.err,
-            "note: only the newest 1 matching events are shown; narrow with since=, process= or "
+            "note: only the newest matching event is shown; narrow with since=, process= or "
             "dst=, or raise limit=\n");
+  EXPECT_EQ(run({"log", "show", "blocked", "limit=2"}).err,
+            "note: only the newest 2 matching events are shown; narrow with since=, process= or "
+            "dst=, or raise limit=\n");
+  // Lines that are not connection events are skipped, in both forms, and counted.
+  {
+    std::lock_guard lock(handler_.mutex());
+    handler_.blockedEvents.push_back(json{{"time", "bad"}});
+    handler_.blockedEvents.push_back(
+        json{{"time", recent}, {"action", "LOSS"}, {"dst", "1.2.3.4"}});
+  }
+  auto garbage = run({"log", "show", "blocked"});
+  EXPECT_EQ(garbage.rc, 0);
+  EXPECT_EQ(garbage.out.find("bad"), std::string::npos) << garbage.out;
+  EXPECT_EQ(garbage.out.find("unknown"), std::string::npos) << garbage.out;
+  EXPECT_EQ(std::count(garbage.out.begin(), garbage.out.end(), '\n'), 4) << garbage.out;
+  EXPECT_EQ(garbage.err, "note: 2 unreadable lines skipped (not connection events)\n");
+  auto garbageJson = run({"log", "show", "blocked", "json"});
+  EXPECT_EQ(std::count(garbageJson.out.begin(), garbageJson.out.end(), '\n'), 3);
+  EXPECT_EQ(garbageJson.err, "note: 2 unreadable lines skipped (not connection events)\n");
+  {
+    std::lock_guard lock(handler_.mutex());
+    handler_.blockedEvents.pop_back();
+  }
+  EXPECT_EQ(run({"log", "show", "blocked"}).err,
+            "note: 1 unreadable line skipped (not a connection event)\n");
+  {
+    std::lock_guard lock(handler_.mutex());
+    handler_.blockedEvents.pop_back();
+  }
   auto op = run({"log", "show", "operational"});
   EXPECT_NE(op.out.find("6      UPDATE  state to enabled"), std::string::npos) << op.out;
   EXPECT_EQ(run({"log", "show", "permitted"}).out, "No matching events.\n");
@@ -630,7 +803,9 @@ TEST_F(CliCommands, Resolve) {
     r.server = *Endpoint::parse("198.51.100.53:853");
     r.protocol = control::Protocol::kDoT;
     r.rttMs = 3.25;
-    r.addresses = {{*IpAddress::parse("203.0.113.80"), true, 329}};
+    r.enforcement = control::Enforcement::kEnforce;
+    r.addresses = {{*IpAddress::parse("203.0.113.80"), true, 329, "answer",
+                    control::AddressVerdict::kResolved, ""}};
   }
   auto r = run({"resolve", "www.allowed.test"});
   EXPECT_EQ(r.rc, 0);
@@ -654,6 +829,90 @@ TEST_F(CliCommands, Resolve) {
   auto nx = run({"resolve", "blocked.test", "server=198.51.100.53"});
   EXPECT_EQ(nx.rc, 1);
   EXPECT_NE(nx.out.find("Status NXDOMAIN"), std::string::npos);
+
+  // A SERVFAIL the stub made says why.
+  {
+    std::lock_guard lock(handler_.mutex());
+    auto& a = handler_.resolveAnswer;
+    a.rcode = "SERVFAIL";
+    a.serverName.clear();
+    a.server.reset();
+    a.protocol.reset();
+    a.rttMs.reset();
+    a.failure =
+        "every protective DNS server failed: wrongname (198.51.100.56:853, DoT): TLS: hostname "
+        "mismatch";
+  }
+  auto servfail = run({"resolve", "www.allowed.test", "server=198.51.100.56"});
+  EXPECT_EQ(servfail.rc, 1);
+  EXPECT_EQ(servfail.out,
+            "No records.\n\nStatus SERVFAIL: every protective DNS server failed: wrongname "
+            "(198.51.100.56:853, DoT): TLS: hostname mismatch\n");
+  EXPECT_EQ(json::parse(run({"resolve", "x.test", "json"}).out)["failure"],
+            handler_.resolveAnswer.failure);
+
+  // The ALLOWED column tells what the policy does with each address, hints included.
+  using control::AddressVerdict;
+  auto address = [](const char* a, bool allowed, std::optional<int64_t> left, const char* source,
+                    AddressVerdict v, const char* exception = "") {
+    return control::AddressAllowance{*IpAddress::parse(a), allowed, left, source, v, exception};
+  };
+  {
+    std::lock_guard lock(handler_.mutex());
+    auto& a = handler_.resolveAnswer;
+    a.rcode = "NOERROR";
+    a.failure.clear();
+    a.serverName = "pdns1";
+    a.server = *Endpoint::parse("198.51.100.53:853");
+    a.protocol = control::Protocol::kDoT;
+    a.answers = {{"svc.allowed.test.", "HTTPS", 300,
+                  "1 . alpn=h2 ipv4hint=203.0.113.87 ipv6hint=2001:db8:80::87"}};
+    a.enforcement = control::Enforcement::kAudit;
+    a.addresses = {
+        address("203.0.113.87", true, 299, "ipv4hint", AddressVerdict::kResolved),
+        address("2001:db8:80::87", false, std::nullopt, "ipv6hint", AddressVerdict::kNotAllowed),
+        address("127.0.0.1", true, std::nullopt, "answer", AddressVerdict::kLoopback),
+        address("::1", false, std::nullopt, "answer", AddressVerdict::kLoopback),
+        address("0.0.0.0", false, std::nullopt, "answer", AddressVerdict::kUnspecified),
+        address("233.252.0.1", false, std::nullopt, "answer", AddressVerdict::kMulticast),
+        address("203.0.113.200", true, std::nullopt, "answer", AddressVerdict::kException,
+                "relay")};
+  }
+  auto svc = run({"resolve", "svc.allowed.test", "type=HTTPS"});
+  EXPECT_EQ(svc.rc, 0);
+  EXPECT_NE(
+      svc.out.find(
+          "Audit mode: connections to addresses that are not allowed are logged, not "
+          "blocked.\n"
+          "ADDRESS          FROM      ALLOWED                                       REMAINING\n"
+          "203.0.113.87     ipv4hint  yes                                           4m 59s\n"
+          "2001:db8:80::87  ipv6hint  no                                            -\n"
+          "127.0.0.1        A         yes (loopback: loopbackTrafficBlocked=false)  -\n"),
+      std::string::npos)
+      << svc.out;
+  EXPECT_NE(svc.out.find("::1              AAAA      no (loopback: loopbackTrafficBlocked=true)"),
+            std::string::npos)
+      << svc.out;
+  EXPECT_NE(svc.out.find("0.0.0.0          A         no (unspecified address: never allowed)"),
+            std::string::npos);
+  EXPECT_NE(svc.out.find("233.252.0.1      A         no (multicast or broadcast: never allowed)"),
+            std::string::npos);
+  EXPECT_NE(svc.out.find("203.0.113.200    A         yes (exception relay)"), std::string::npos);
+  {
+    std::lock_guard lock(handler_.mutex());
+    handler_.resolveAnswer.enforcement = control::Enforcement::kDisabled;
+  }
+  auto off = run({"resolve", "svc.allowed.test", "type=HTTPS"});
+  EXPECT_NE(off.out.find("ZTDNS is disabled: nothing is enforced, nothing was allowed.\n"
+                         "ADDRESS          FROM      ALLOWED       REMAINING\n"
+                         "203.0.113.87     ipv4hint  not enforced  -\n"),
+            std::string::npos)
+      << off.out;
+  EXPECT_EQ(off.out.find("yes"), std::string::npos) << off.out;
+  auto offJson = json::parse(run({"resolve", "svc.allowed.test", "json"}).out);
+  EXPECT_EQ(offJson["enforcement"], "disabled");
+  EXPECT_EQ(offJson["addresses"][0]["source"], "ipv4hint");
+  EXPECT_EQ(offJson["addresses"][6]["verdict"], "exception");
   EXPECT_EQ(
       run({"resolve"}).err,
       "ztdns resolve: name: required (ztdns resolve NAME)\nRun 'ztdns resolve help' for usage.\n");

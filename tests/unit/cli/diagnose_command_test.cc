@@ -296,7 +296,7 @@ TEST_F(CliDiagnose, SuggestFromAFile) {
   std::string file = std::string(ZTDNS_CLI_TEST_DATA) + "/blocked_sample.jsonl";
   auto r = run({"suggest", "exceptions", "file=" + file});
   EXPECT_EQ(r.rc, 0) << r.err;
-  EXPECT_EQ(r.err, "note: 2 log lines were not connection events and were skipped\n");
+  EXPECT_EQ(r.err, "note: 2 unreadable lines skipped (not connection events)\n");
   EXPECT_EQ(
       r.out,
       "2 proposals from 11 blocked connections (left out: 8 to destinations already excepted).\n"
@@ -354,7 +354,18 @@ TEST_F(CliDiagnose, SuggestFromTheDaemonSkipsWhatIsExcepted) {
   EXPECT_EQ(run({"suggest", "exceptions", "min=0"}).rc, 2);
   EXPECT_EQ(run({"suggest", "everything"}).rc, 2);
   EXPECT_EQ(run({"suggest", "exceptions", "file=/nonexistent.jsonl"}).err,
-            "ztdns: file: cannot read /nonexistent.jsonl\n");
+            "ztdns: file: cannot read /nonexistent.jsonl: No such file or directory\n");
+  EXPECT_EQ(run({"suggest", "exceptions", "file=/"}).err,
+            "ztdns: file: cannot read /: it is a directory\n");
+  // A garbage line among the daemon's events is skipped and counted, never a proposal.
+  {
+    std::lock_guard lock(handler_.mutex());
+    handler_.blockedEvents.push_back(json{{"time", "bad"}});
+  }
+  auto garbage = run({"suggest", "exceptions"});
+  EXPECT_EQ(garbage.rc, 0);
+  EXPECT_EQ(garbage.err, "note: 1 unreadable line skipped (not a connection event)\n");
+  EXPECT_EQ(garbage.out.rfind("1 proposal from 4 blocked connections", 0), 0u) << garbage.out;
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "../control/test_socket.h"
 #include "cli/diagnose_checks.h"
 #include "cli/host_facts.h"
+#include "control/protocol.h"
 
 namespace ztdns::cli {
 namespace {
@@ -258,13 +259,14 @@ TEST(DiagnoseChecks, Step4Ipv6) {
 
 TEST(DiagnoseChecks, Step5AuditFindings) {
   EventBatch empty;
-  EXPECT_EQ(checkAuditFindings(empty, true, 3600).message, "no blocked connections in the last 1h");
+  EXPECT_EQ(checkAuditFindings(empty, 3600).message, "no blocked connections in the last 1h");
   EventBatch batch;
-  auto add = [&](const std::string& process, const std::string& dst, uint16_t port, int n) {
+  auto add = [&](const std::string& process, const std::string& dst, uint16_t port, int n,
+                 bool audit = true) {
     for (int i = 0; i < n; ++i) {
       ConnectionEvent e;
-      e.action = "AUDIT";
-      e.audit = true;
+      e.action = audit ? "AUDIT" : "BLOCK";
+      e.audit = audit;
       e.protocol = "tcp";
       e.dst = *IpAddress::parse(dst);
       e.dstPort = port;
@@ -274,7 +276,7 @@ TEST(DiagnoseChecks, Step5AuditFindings) {
   };
   add("/usr/bin/curl", "203.0.113.81", 443, 3);
   add("/usr/bin/app", "203.0.113.44", 443, 1);
-  auto c = checkAuditFindings(batch, true, 3600);
+  auto c = checkAuditFindings(batch, 3600);
   EXPECT_EQ(c.status, CheckStatus::kWarn);
   EXPECT_EQ(c.message, "4 connections would have been blocked (audit mode) in the last 1h");
   EXPECT_EQ(c.details, (std::vector<std::string>{
@@ -283,11 +285,39 @@ TEST(DiagnoseChecks, Step5AuditFindings) {
   EXPECT_EQ(c.remedy,
             "review them with ztdns log show blocked since=1h, and let ztdns suggest exceptions "
             "since=1h propose exceptions");
-  EXPECT_EQ(checkAuditFindings(batch, false, 3600).message,
-            "4 connections were blocked in the last 1h");
+  // The window mixes enforcement and audit mode: each is counted as what it was.
+  add("/usr/bin/curl", "203.0.113.81", 443, 7, false);
+  EXPECT_EQ(checkAuditFindings(batch, 3600).message,
+            "7 connections were blocked and 4 would have been blocked (audit mode) in the last 1h");
+  batch.events.erase(batch.events.begin() + 1, batch.events.end() - 1);
+  EXPECT_EQ(checkAuditFindings(batch, 3600).message,
+            "1 connection was blocked and 1 would have been blocked (audit mode) in the last 1h");
+  batch.events.erase(batch.events.begin());
+  EXPECT_EQ(checkAuditFindings(batch, 3600).message, "1 connection was blocked in the last 1h");
+  add("/usr/bin/app", "203.0.113.44", 443, 3, false);
+  EXPECT_EQ(checkAuditFindings(batch, 3600).message, "4 connections were blocked in the last 1h");
   batch.events.resize(1);
-  EXPECT_EQ(checkAuditFindings(batch, false, 3600).message,
-            "1 connection was blocked in the last 1h");
+  batch.events[0].audit = true;
+  EXPECT_EQ(checkAuditFindings(batch, 3600).message,
+            "1 connection would have been blocked (audit mode) in the last 1h");
+}
+
+TEST(DiagnoseChecks, Step1RemedyFitsTheError) {
+  auto permission = checkServersConfigured(Result<control::ServerList>(control::makeError(
+      control::ErrorCode::kPermissionDenied, "permission denied on /run/ztdns/control.sock")));
+  EXPECT_EQ(permission.status, CheckStatus::kFail);
+  EXPECT_EQ(permission.remedy,
+            "run it as root (sudo ztdns diagnose) or as a member of group ztdns (usermod -aG ztdns "
+            "USER, then log in again); without that group, create it (groupadd ztdns) and restart "
+            "ztdnsd (systemctl restart ztdnsd.service)");
+  auto down = checkServersConfigured(Result<control::ServerList>(control::makeError(
+      control::ErrorCode::kUnavailable, "cannot reach ztdnsd: there is no control socket")));
+  EXPECT_EQ(down.remedy,
+            "start ztdnsd (systemctl start ztdnsd.service), or name its socket with --socket or "
+            "ZTDNS_SOCKET");
+  auto slow = checkServersConfigured(
+      Result<control::ServerList>(control::makeError(control::ErrorCode::kTimeout, "timeout")));
+  EXPECT_NE(slow.remedy.find("systemctl status ztdnsd.service"), std::string::npos);
 }
 
 TEST(HostFacts, ResolvConfParsing) {

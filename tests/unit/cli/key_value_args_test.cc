@@ -21,6 +21,7 @@ ArgSpec spec() {
                   {"dst", ValueKind::kIpOrPrefix, false, {}, 0, 0, "IP|PREFIX"}},
                  {"json"},
                  0,
+                 "",
                  ""};
 }
 
@@ -86,8 +87,9 @@ TEST(KeyValueArgs, ErrorsNameTheArgument) {
 }
 
 TEST(KeyValueArgs, Positionals) {
-  ArgSpec s{
-      "resolve", {{"type", ValueKind::kRecordType, false, {}, 0, 0, "TYPE"}}, {"json"}, 1, "NAME"};
+  ArgSpec s{"resolve", {{"type", ValueKind::kRecordType, false, {}, 0, 0, "TYPE"}},
+            {"json"},  1,
+            "NAME",    ""};
   auto r = parseArgs(s, {"www.allowed.test", "type=https"});
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->positionals(), std::vector<std::string>{"www.allowed.test"});
