@@ -29,7 +29,8 @@ diag() {
   ip netns exec "$LAB_CLIENT_NS" env ZTDNS_SOCKET="$LAB_ZTDNSD_RUN_DIR/control.sock" \
     ZTDNS_BROWSER_POLICY_ROOT="$LAB_DIR/browser" "${ZTDNS:-$(_lab_bin ztdns apps/ztdns/ztdns)}" "$@"
 }
-CLI_RUNNER=diag  # shellcheck disable=SC2034  # read by cli_run
+# shellcheck disable=SC2034  # read by cli_run
+CLI_RUNNER=diag
 name=$LAB_WEB_NAME
 
 # line STATUS CHECK-SUBJECT-TEXT: the text form's line for it (from $CLI_OUT)
@@ -58,7 +59,9 @@ both() {
     "$(printf '%s\ttrue\ttrue\ttrue' "$([[ $want == 0 ]] && echo true || echo false)")" "... the json summary counts the checks; ok is $([[ $want == 0 ]] && echo true || echo false)"
   assert_eq "$(jq -r '[.checks[] | select(.status != "PASS" and .status != "SKIP" and (.remedy // "") == "")] | length' <<<"$JOUT")" 0 \
     "... and carries the remedies"
-  local textn jsonn
+  local textn jsonn w
+  w=$(jq -r .summary.warn <<<"$JOUT")
+  assert_match "$TEXT" "[0-9]+ passed, $w warning$([[ $w == 1 ]] || echo s), [0-9]+ failed" "... the summary line: $w warning$([[ $w == 1 ]] || echo s)"
   textn=$(grep -cE '^  \[(PASS|WARN|FAIL|SKIP)\]' <<<"$TEXT")
   jsonn=$(jq '.checks | length' <<<"$JOUT")
   assert_eq "$textn" "$jsonn" "... text and json list the same $jsonn checks"
@@ -82,6 +85,34 @@ assert_match "$(line PASS "blocked connections:")" "no blocked connections in th
 assert_match "$CLI_OUT" "[0-9]+ passed, 0 warnings, 0 failed\.$" "the summary line"
 assert_eq "$(jq -r '[.checks[].status] | unique | join(",")' <<<"$JOUT")" PASS "json: every check PASSes"
 assert_eq "$(jq -r '[.checks[] | .step] | unique | map(tostring) | join(",")' <<<"$JOUT")" "1,2,3,4,5" "json: the five steps"
+
+step "one warning is one warning"
+# Nothing has been blocked yet, so a browser policy is the only WARN.
+mkdir -p "$LAB_DIR/browser/etc/opt/chrome/policies/managed"
+echo '{"DnsOverHttpsMode": "automatic"}' >"$LAB_DIR/browser/etc/opt/chrome/policies/managed/doh.json"
+both 0 name="$name"
+assert_match "$CLI_OUT" "[0-9]+ passed, 1 warning, 0 failed\.$" "the summary says 1 warning"
+rm -r "$LAB_DIR/browser/etc"
+
+step "a user who may not ask ztdnsd: step 1 FAILs with a remedy about permission"
+if command -v setpriv >/dev/null && getent passwd nobody >/dev/null; then
+  nobody_uid=$(id -u nobody)
+  nobody_gid=$(getent passwd nobody | cut -d: -f4)
+  as_nobody() {
+    ip netns exec "$LAB_CLIENT_NS" setpriv --reuid="$nobody_uid" --regid="$nobody_gid" --clear-groups \
+      env ZTDNS_SOCKET="$LAB_ZTDNSD_RUN_DIR/control.sock" ZTDNS_BROWSER_POLICY_ROOT="$LAB_DIR/browser" \
+      "${ZTDNS:-$(_lab_bin ztdns apps/ztdns/ztdns)}" "$@"
+  }
+  CLI_RUNNER=as_nobody
+  assert_cli 1 "diagnose as nobody" diagnose name="$name"
+  assert_match "$(line FAIL "servers:")" "permission denied" "step 1 FAILs: permission denied"
+  assert_contains "$CLI_OUT" "remedy: run it as root (sudo ztdns diagnose) or as a member of group ztdns" "... the remedy is about permission"
+  assert_not_contains "$CLI_OUT" "remedy: start ztdnsd" "... not about starting a daemon that runs"
+  assert_contains "$CLI_OUT" "ztdnsd refused this user (permission denied)" "... and the skipped checks say why"
+  CLI_RUNNER=diag
+else
+  note "no setpriv or no user nobody: the permission case is covered by the unit tests only"
+fi
 
 step "the default test name (network-test.debian.org) is NXDOMAIN in the lab: step 3 fails and says why"
 both 1
@@ -233,6 +264,15 @@ assert_match "$(grep 'top destinations:' <<<"$CLI_OUT")" "$LAB_IPONLY4:80/tcp \(
 assert_match "$(grep 'top processes:' <<<"$CLI_OUT")" "/usr/bin/curl \(3\)" "... and the top processes curl"
 assert_contains "$CLI_OUT" "remedy: review them with ztdns log show blocked since=30m, and let ztdns suggest exceptions since=30m propose exceptions" "... and the remedy"
 
+step "step 5: a window with real blocks and audit-mode would-be blocks"
+assert_cli 0 "set state enable=yes audit=yes" set state enable=yes audit=yes
+for _ in 1 2; do lab_client curl -sS --max-time 3 -o /dev/null "http://$LAB_IPONLY4/" 2>/dev/null || true; done
+two_audited() { [[ $(lab_ztdns log show blocked dst="$LAB_IPONLY4" since=30m json 2>/dev/null | jq -s 'map(select(.action == "AUDIT")) | length') -ge 2 ]]; }
+assert_eventually 5 "two would-be blocks are logged" two_audited
+both 0 name="$name" since=30m
+assert_match "$(line WARN "blocked connections:")" "[0-9]+ connections were blocked and 2 would have been blocked \(audit mode\) in the last 30m" "the count is worded from the mix of BLOCK and AUDIT events"
+assert_cli 0 "set state enable=yes audit=no" set state enable=yes audit=no
+
 step "step 1: one server, then none"
 assert_cli 0 "delete server pdns2" delete server address="$LAB_PDNS2_4"
 assert_cli 0 "delete server pdns1 IPv6" delete server address="$LAB_PDNS1_6"
@@ -250,7 +290,7 @@ step "no daemon: the host checks still run"
 lab_ztdnsd_stop
 both 1 name="$name"
 assert_match "$(line FAIL "servers:")" "." "step 1 FAILs: the daemon cannot be reached"
-assert_contains "$CLI_OUT" "remedy: start ztdnsd" "... with the remedy"
+assert_contains "$CLI_OUT" "remedy: start ztdnsd (systemctl start ztdnsd.service)" "... with the remedy, naming the unit ztdnsd.service"
 assert_contains "$CLI_OUT" "ztdnsd is not reachable: assumed it listens on 127.0.0.1:53 and [::1]:53" "... resolv.conf is checked against the default listeners"
 assert_ne "$(line PASS "/etc/resolv.conf:")" "" "... and PASSes"
 assert_ne "$(line SKIP "blocked connections:")" "" "... the audit step is skipped"

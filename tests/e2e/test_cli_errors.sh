@@ -95,7 +95,12 @@ usage "diagnose port=0" 'port: "0" is not a port (1-65535)' diagnose port=0
 usage "suggest exceptions min=0" 'min: "0" is not a whole number from 1 to 1000000000' suggest exceptions min=0
 usage "suggest something else" 'suggest what?' suggest servers
 refused 2 "an unknown verb" 'unknown verb "frobnicate"' frobnicate
-refused 2 "--timeout that is not a number" '--timeout' --timeout=soon show state
+refused 2 "--timeout that is not a number" '--timeout: "soon" is not a number of seconds (0.1 to 3600)' --timeout=soon show state
+refused 2 "--timeout out of range" '--timeout: "0" is not a number of seconds (0.1 to 3600)' --timeout 0 show state
+refused 2 "an unknown option before the verb" 'ztdns: unknown option "--bogus" (before the verb: --socket PATH, --json, --timeout SECONDS, --version, --help)' --bogus show state
+refused 2 "an empty --socket" '--socket: the path must not be empty' --socket "" show state
+usage "add exception with a prefix given twice" 'subnets: 203.0.113.40 is given twice' add exception name=x subnets=203.0.113.40,203.0.113.40
+usage "add exception with the same prefix written twice" 'subnets: 203.0.113.41/31 and 203.0.113.40/31 are the same prefix (203.0.113.40/31)' add exception name=x subnets=203.0.113.41/31,203.0.113.40/31
 
 step "values only the daemon can check: usage errors (exit 2) that name the argument, nothing changed"
 printf 'not a certificate\n' >"$LAB_DIR/garbage.pem"
@@ -208,7 +213,11 @@ assert_contains "$CLI_ERR" "$LAB_DIR/nosuch.sock" "... names the socket"
 CLI_RUNNER=_nosock
 _nosock() { ip netns exec "$LAB_CLIENT_NS" env ZTDNS_SOCKET="$LAB_DIR/garbage.pem" "${ZTDNS:-$(_lab_bin ztdns apps/ztdns/ztdns)}" "$@"; }
 assert_cli 1 "ZTDNS_SOCKET naming a file that is not a socket" show state
-assert_contains "$CLI_ERR" "$LAB_DIR/garbage.pem" "... names it"
+assert_contains "$CLI_ERR" "$LAB_DIR/garbage.pem is not a socket (it is a regular file)" "... names it, and says it is not a socket"
 unset CLI_RUNNER
+assert_cli 1 "--socket /etc/passwd" --socket /etc/passwd show state
+assert_eq "$CLI_ERR" "ztdns: cannot reach ztdnsd: /etc/passwd is not a socket (it is a regular file); --socket or ZTDNS_SOCKET must name ztdnsd's control socket, <run-dir>/control.sock" "... is not a socket, not \"is ztdnsd running?\""
+assert_cli 1 "--socket naming a directory" --socket "$LAB_DIR" show state
+assert_contains "$CLI_ERR" "$LAB_DIR is not a socket (it is a directory)" "... says it is a directory"
 
 finish

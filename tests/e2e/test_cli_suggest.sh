@@ -123,6 +123,12 @@ assert_eq "$(jq -r '.proposals[0].prefixes | map(.prefix) | join(",")' <<<"$CLI_
 cp "$LAB_ZTDNSD_LOG_DIR/BlockedConnections.jsonl" "$LAB_DIR/blocked-copy.jsonl"
 assert_cli 0 "suggest exceptions file=COPY json" suggest exceptions file="$LAB_DIR/blocked-copy.jsonl" json
 assert_eq "$(summary "$CLI_OUT")" "$expected" "file=: the same proposals from a copy of the channel file"
+printf '%s\n' '{"time":"bad"}' 'cut by a cra' >>"$LAB_DIR/blocked-copy.jsonl"
+assert_cli 0 "suggest exceptions file=COPY with two garbage lines" suggest exceptions file="$LAB_DIR/blocked-copy.jsonl" json
+assert_eq "$(summary "$CLI_OUT")" "$expected" "... the same proposals"
+assert_eq "$CLI_ERR" "note: 2 unreadable lines skipped (not connection events)" "... and a note counts the skipped lines"
+assert_cli 1 "suggest exceptions file= that does not exist" suggest exceptions file="$LAB_DIR/nosuch.jsonl"
+assert_eq "$CLI_ERR" "ztdns: file: cannot read $LAB_DIR/nosuch.jsonl: No such file or directory" "... says why"
 
 step "run a printed line: the exception works"
 assert_eq "$(lab_client curl -sS --max-time 3 -o /dev/null -w '%{http_code}' "http://$LAB_IPONLY4/" 2>/dev/null || true)" 000 \

@@ -43,6 +43,14 @@ assert_cli 2 "ztdns help nosuchverb" help nosuchverb
 assert_contains "$CLI_ERR" 'no help for "nosuchverb"' "... says there is no such topic"
 assert_cli 0 "ztdns --version" --version
 assert_match "$CLI_OUT" "^ztdns [0-9.]+ \(control protocol 1\)$" "... names the CLI and protocol versions"
+assert_cli 0 "ztdns help (what each command accepts)" help
+for arg in 'description="TEXT"' 'limit=N' 'diagnose [since=DURATION] [name=NAME] [port=PORT]' 'v4prefix=N' 'v6prefix=N' 'file=JSONL' '--version'; do
+  assert_contains "$CLI_OUT" "$arg" "... names $arg"
+done
+assert_cli 0 "ztdns show server help" show server help
+assert_eq "$(head -1 <<<"$CLI_OUT")" "Usage: ztdns show server [address=IP] [json]" "... is show server's own help"
+assert_cli 0 "ztdns show exception help" show exception help
+assert_eq "$(head -1 <<<"$CLI_OUT")" "Usage: ztdns show exception [name=NAME] [json]" "... and show exception has its own"
 
 step "show state: the defaults (disabled, audit on), table and json"
 assert_cli 0 "show state" show state
@@ -59,6 +67,13 @@ assert_eq "$(cli_json '[.enabled, .audit, .serversTotal, .exceptions, .allowedAd
 assert_cli 0 "--json before the verb" --json show state
 assert_eq "$(cli_json .enabled)" false "... is JSON too"
 assert_eq "$(lab_client nft list table inet ztdns >/dev/null 2>&1 && echo present || echo absent)" absent "disabled: no table inet ztdns in the kernel"
+# (a name of its own: the cache would keep later steps from seeing which server answered)
+assert_cli 0 "resolve while disabled" resolve "$LAB_LONGTTL_NAME"
+assert_contains "$CLI_OUT" "ZTDNS is disabled: nothing is enforced, nothing was allowed." "... says nothing is enforced"
+assert_match "$CLI_OUT" "$LAB_LONGTTL_4 +not enforced +-" "... and the address is not enforced (not \"ALLOWED no\")"
+assert_not_contains "$CLI_OUT" " no " "... no address shows as not allowed"
+assert_cli 0 "resolve while disabled, json" resolve "$LAB_LONGTTL_NAME" json
+assert_eq "$(cli_json '[.enforcement, .addresses[0].source] | @tsv')" "$(printf 'disabled\tanswer')" "... enforcement: disabled"
 
 step "set state: enable=yes without audit= keeps the audit flag, so the first enable is audit mode"
 cli_ops_mark
@@ -67,6 +82,9 @@ assert_eq "$CLI_OUT" "ZTDNS is now enabled, audit mode (would-be blocks are logg
 assert_eq "$(cf '[.enabled, .auditModeEnabled] | @tsv')" "$(printf 'true\ttrue')" "... persisted: enabled, audit"
 assert_contains "$(lab_client nft -s list chain inet ztdns output)" "goto log_audit" "... the kernel's policy logs would-be blocks and accepts"
 assert_eq "$(web "$LAB_IPONLY4")" 200 "... an unresolved address is still reachable (audit)"
+assert_cli 0 "resolve a sinkholed-style answer in audit mode" resolve "$LAB_ZERO_NAME"
+assert_contains "$CLI_OUT" "Audit mode: connections to addresses that are not allowed are logged, not blocked." "... says what audit mode does with them"
+assert_match "$CLI_OUT" "0\.0\.0\.0 +no \(unspecified address: never allowed\) +-" "... 0.0.0.0 is never allowed"
 assert_ops "... Operational: state updated to audit" 'State to enabled \(audit\)'
 assert_cli 0 "set state enable=yes audit=no json" set state enable=yes audit=no json
 assert_eq "$(cli_json '[.enabled, .audit] | @tsv')" "$(printf 'true\tfalse')" "... the new state as JSON: enforcing"
@@ -188,6 +206,23 @@ assert_cli 0 "add exception with host bits in a private prefix, json" add except
 assert_eq "$(cli_json '[.name, (.subnets | join(","))] | @tsv')" "$(printf 'lan\t10.1.0.0/16')" "... stored normalised"
 assert_contains "$CLI_ERR" "note: subnets: 10.1.2.3/16 has host bits set; it is stored as 10.1.0.0/16" "... with a note on the host bits"
 assert_contains "$CLI_ERR" "is a private or link-local range" "... and on the private range"
+cli_snapshot
+assert_cli 2 "add exception with a prefix given twice" add exception name=twice subnets=203.0.113.40,203.0.113.40
+assert_contains "$CLI_ERR" "subnets: 203.0.113.40 is given twice" "... is refused, naming the prefix"
+assert_unchanged "a prefix given twice"
+assert_cli 0 "add exception with a name that differs only in case" add exception name=RELAY subnets=203.0.113.202
+assert_contains "$CLI_ERR" 'warning: name: "RELAY" differs from the existing exception "relay" only in case' "... warns"
+assert_cli 0 "delete exception name=RELAY" delete exception name=RELAY
+assert_cli 0 "add exception 0.0.0.0/0" add exception name=zero subnets=0.0.0.0/0
+assert_contains "$CLI_ERR" "warning: subnets: 0.0.0.0/0 excepts every IPv4 destination: nothing is enforced for IPv4" "... warns that nothing is enforced for IPv4"
+assert_eq "$(web "$LAB_IPONLY4")" 200 "... and indeed an unresolved address is reachable"
+assert_cli 0 "resolve an address inside it" resolve "$LAB_LONGTTL_NAME"
+assert_match "$CLI_OUT" "$LAB_LONGTTL_4 +yes \(exception zero\)" "... resolve says the exception allows it"
+assert_cli 0 "delete exception name=zero" delete exception name=zero
+assert_eq "$(web "$LAB_IPONLY4")" 000 "... refused again"
+assert_cli 0 "add exception with a very broad prefix" add exception name=wide subnets=2001:db8::/15
+assert_contains "$CLI_ERR" "warning: subnets: 2001:db8::/15 is very broad (shorter than /16 for IPv6)" "... warns"
+assert_cli 0 "delete exception name=wide" delete exception name=wide
 assert_cli 0 "show exception" show exception
 assert_match "$(head -1 <<<"$CLI_OUT")" "^NAME +SUBNET +DESCRIPTION" "... a table"
 assert_match "$CLI_OUT" "relay +$LAB_EXCEPTION4/31 +media relay" "... relay's first prefix and description"
@@ -222,6 +257,9 @@ assert_eq "$(cli_json '[.files[0].file, .files[0].certificates[0].subject, (.fil
   "$(printf '%s\tCN=ztdns lab CA %s\ttrue' "$LAB_CA" "$LAB_ID")" "... the same as JSON"
 assert_cli 0 "add server untrusted" add server type=dot address="$LAB_UNTRUSTED_4" hostname="$LAB_UNTRUSTED_NAME" name=untrusted priority=9
 assert_cli 1 "resolve via the untrusted server fails" resolve "$LAB_WEB_NAME" server="$LAB_UNTRUSTED_4"
+assert_match "$CLI_OUT" "Status SERVFAIL: every protective DNS server failed: .*untrusted.*(unknown CA|certificate)" "... and says why: the certificate's CA is not trusted"
+assert_cli 1 "... json" resolve "$LAB_WEB_NAME" server="$LAB_UNTRUSTED_4" json
+assert_eq "$(cli_json '[.rcode, .serverName, (.failure | startswith("every protective DNS server failed: "))] | @tsv')" "$(printf 'SERVFAIL\t\ttrue')" "... the reason in failure, serverName left for names"
 cli_ops_mark
 pushd "$LAB_CERT_DIR" >/dev/null
 cli_run add trustedca file=untrusted-ca.pem
@@ -248,6 +286,7 @@ assert_cli 0 "show clientcert json (none)" show clientcert json
 assert_eq "$(cli_json .configured)" false "... configured: false"
 assert_cli 0 "add server mtls" add server type=dot address="$LAB_MTLS_4" hostname="$LAB_MTLS_NAME" name=mtls priority=9
 assert_cli 1 "resolve via mtls without a client certificate fails" resolve "$LAB_WEB_NAME" server="$LAB_MTLS_4"
+assert_match "$CLI_OUT" "Status SERVFAIL: every protective DNS server failed: .*mtls" "... and names the server that failed"
 cli_ops_mark
 assert_cli 0 "add clientcert" add clientcert certfile="$LAB_CLIENT_CERT" keyfile="$LAB_CLIENT_KEY"
 assert_contains "$CLI_OUT" "Client certificate set; the servers will be reached with mTLS." "... the answer"
@@ -291,6 +330,17 @@ assert_eq "$(cli_json '[.rcode, .answers[0].type, .answers[0].data, .addresses[0
 assert_cli 0 "resolve type=txt (any case) server=pdns2" resolve id.test type=txt server="$LAB_PDNS2_4"
 assert_match "$CLI_OUT" 'id\.test\. +[0-9]+ +TXT +"pdns2"' "... asked pdns2 directly"
 assert_contains "$CLI_OUT" "Status NOERROR from pdns2 ($LAB_PDNS2_4:443, DoH)" "... over its DoH transport"
+assert_cli 0 "resolve a name with HTTPS address hints" resolve "$LAB_SVCB_NAME" type=HTTPS
+assert_match "$(grep -E '^ADDRESS' <<<"$CLI_OUT")" "^ADDRESS +FROM +ALLOWED +REMAINING" "... the addresses table has a FROM column"
+assert_match "$CLI_OUT" "$LAB_SVCB_4 +ipv4hint +yes +[0-9]+m" "... the ipv4hint is listed, allowed"
+assert_match "$CLI_OUT" "$LAB_SVCB_6 +ipv6hint +yes +[0-9]+m" "... and the ipv6hint"
+nft_has "... the hint is in the kernel's allow set" allow4 "$LAB_SVCB_4"
+assert_cli 0 "... json" resolve "$LAB_SVCB_NAME" type=HTTPS json
+assert_eq "$(cli_json '[.addresses[] | .source + "/" + .verdict] | join(" ")')" "ipv4hint/resolved ipv6hint/resolved" "... source and verdict of each hint"
+assert_cli 0 "resolve a loopback answer" resolve "$LAB_LOOPBACK_NAME"
+assert_match "$CLI_OUT" "127\.0\.0\.1 +yes \(loopback: loopbackTrafficBlocked=false\) +-" "... loopback is allowed by the loopback switch"
+assert_cli 0 "resolve a multicast answer" resolve "$LAB_MCAST_NAME"
+assert_match "$CLI_OUT" "233\.252\.0\.1 +no \(multicast or broadcast: never allowed\)" "... multicast is never allowed"
 assert_cli 0 "resolve a CNAME chain" resolve "$LAB_CHAIN_NAME"
 assert_match "$CLI_OUT" "$LAB_CHAIN_NAME\. +[0-9]+ +CNAME +edge\.cdn-a\.test\." "... the chain's CNAMEs"
 assert_match "$CLI_OUT" "$LAB_CHAIN4 +yes " "... the final address is allowed"

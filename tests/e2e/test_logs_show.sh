@@ -94,6 +94,19 @@ assert_eq "$(wc -l <<<"$out")" 2 "limit=2: two events"
 assert_eq "$(jq -r .time <<<"$out" | tr '\n' ' ')" "$(jq -r .time "$(logs_file blocked)" | tail -n 2 | tr '\n' ' ')" "... the newest two"
 assert_contains "$(cat "$LAB_DIR/limit.err")" "only the newest 2 matching events are shown" "... and a note says more matched"
 
+step "lines that are not connection events are skipped and counted"
+before=$(lab_ztdns log show blocked json | wc -l)
+printf '%s\n' '{"time":"bad"}' '{"time":"2026-05-01T10:00:00Z","action":"LOSS","dst":"203.0.113.98"}' >>"$(logs_file blocked)"
+table=$(lab_ztdns log show blocked 2>"$LAB_DIR/garbage.err")
+assert_eq "$(($(wc -l <<<"$table") - 1))" "$before" "the table has the same $before rows"
+assert_not_contains "$table" "bad" "... no row for {\"time\":\"bad\"}"
+assert_not_contains "$table" "203.0.113.98" "... nor for the LOSS line"
+assert_eq "$(cat "$LAB_DIR/garbage.err")" "note: 2 unreadable lines skipped (not connection events)" "... and a note counts them"
+assert_eq "$(lab_ztdns log show blocked json 2>"$LAB_DIR/garbage.err" | wc -l)" "$before" "json: the same events"
+assert_eq "$(cat "$LAB_DIR/garbage.err")" "note: 2 unreadable lines skipped (not connection events)" "... the same note"
+suggest_err=$(lab_ztdns suggest exceptions 2>&1 >/dev/null)
+assert_eq "$suggest_err" "note: 2 unreadable lines skipped (not connection events)" "suggest exceptions skips and counts them too"
+
 step "bad arguments"
 assert_fails "log show blocked dst=not-an-ip" lab_ztdns log show blocked dst=not-an-ip
 assert_fails "log show nosuchchannel" lab_ztdns log show nosuchchannel
