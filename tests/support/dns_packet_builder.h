@@ -145,18 +145,22 @@ class PacketBuilder {
       for (const Record& r : records_) {
         if (r.section != s) continue;
         auto owner = wireName(r.owner);
-        knot_rrset_t* rr = knot_rrset_new(owner.data(), r.type, KNOT_CLASS_IN, r.ttl, nullptr);
-        check(knot_rrset_add_rdata(rr, r.rdata.data(), static_cast<uint16_t>(r.rdata.size()),
+        // knot_pkt_put copies the rrset struct and, with KNOT_PF_FREE, owns what it points
+        // to (owner, rdata); so the struct lives on the stack, and only its contents on the heap.
+        knot_rrset_t rr;
+        knot_rrset_init(&rr, knot_dname_copy(owner.data(), nullptr), r.type, KNOT_CLASS_IN,
+                        r.ttl);
+        check(knot_rrset_add_rdata(&rr, r.rdata.data(), static_cast<uint16_t>(r.rdata.size()),
                                    nullptr),
               "rdata");
         // As servers do: an owner equal to the question is a pointer to it.
         uint16_t hint = r.owner == qname_ ? KNOT_COMPR_HINT_QNAME : KNOT_COMPR_HINT_NONE;
-        check(knot_pkt_put(pkt, hint, rr, KNOT_PF_FREE | KNOT_PF_NOTRUNC), "put");
+        check(knot_pkt_put(pkt, hint, &rr, KNOT_PF_FREE | KNOT_PF_NOTRUNC), "put");
       }
     }
     if (edns_) {
-      knot_rrset_t* opt = knot_rrset_new(reinterpret_cast<const uint8_t*>(""), KNOT_RRTYPE_OPT,
-                                         KNOT_CLASS_IN, 0, nullptr);
+      knot_rrset_t optRecord;  // knot_edns_init sets every field, owner included
+      knot_rrset_t* opt = &optRecord;
       check(knot_edns_init(opt, edns_->udpSize, static_cast<uint8_t>(rcode_ >> 4), edns_->version,
                            nullptr),
             "edns");
