@@ -25,6 +25,8 @@ attempt() {
   lab_client curl -4 -sS --max-time 2 -o /dev/null "http://$d/" >/dev/null 2>&1 || true
 }
 lost() { lab_ztdns show stats json | jq .logs.linesLost; }
+# lost_is OP N: show stats' lost-line count compared with N (read on every poll).
+lost_is() { test "$(lost)" "$1" "$2"; }
 # keeps_working LABEL: DNS answers through the stub (a name not asked before, so the
 # upstream and the allow insert run), the answer's address is reachable, and an
 # unresolved address is still refused.
@@ -51,18 +53,18 @@ lab_at_exit "chattr -i '$blocked' 2>/dev/null || true"
 lines_before=$(wc -l <"$blocked")
 lost_before=$(lost)
 for _ in 1 2 3 4 5; do attempt; done
-assert_eventually 15 "show stats counts the 5 lost lines" test "$(lost)" -eq $((lost_before + 5))
+assert_eventually 15 "show stats counts the 5 lost lines" lost_is -eq $((lost_before + 5))
 assert_eq "$(wc -l <"$blocked")" "$lines_before" "the file did not change"
 keeps_working "unwritable"
 # its refused attempt is lost too; wait for it to be counted before the file is writable
-assert_eventually 15 "show stats: 6 lost lines (5 attempts and the refused check)" test "$(lost)" -eq $((lost_before + 6))
+assert_eventually 15 "show stats: 6 lost lines (5 attempts and the refused check)" lost_is -eq $((lost_before + 6))
 chattr -i "$blocked"
 attempt
 logs_wait blocked 10 '.dst == $d' --arg d "$d" >/dev/null || fail "no event after the file became writable again"
 pass "the next event is written again"
 # 5 attempts, and the refused attempt of keeps_working
-assert_eventually 10 "LOSS reports the 6 lost lines of BlockedConnections.jsonl" \
-  test "$(loss_total BlockedConnections.jsonl)" -eq 6
+_reported_6() { test "$(loss_total BlockedConnections.jsonl)" -eq 6; }
+assert_eventually 10 "LOSS reports the 6 lost lines of BlockedConnections.jsonl" _reported_6
 assert_eq "$(lost)" $((lost_before + 6)) "show stats still says 6: nothing else was lost"
 ev=$(logs_select operational '.eventId == 104' | tail -n 1)
 assert_eq "$(jq -r .action <<<"$ev")" LOSS "LOSS event (104)"
@@ -101,7 +103,7 @@ for _ in $(seq 20); do attempt; done
 _counted() { (($(lab_ztdns show stats json | jq .connections.blocked) >= blocked_before + 20)); }
 _counted_21() { (($(lab_ztdns show stats json | jq .connections.blocked) >= blocked_before + 21)) && (($(lost) - lost_before + $(snapshot; wc -l <"$copy/BlockedConnections.jsonl") - lines_before >= 21)); }
 assert_eventually 15 "ztdnsd saw the 20 attempts" _counted
-assert_eventually 15 "show stats counts lost lines" test "$(lost)" -gt "$lost_before"
+assert_eventually 15 "show stats counts lost lines" lost_is -gt "$lost_before"
 keeps_working "disk full"
 assert_eventually 15 "ztdnsd saw the refused check too" _counted_21
 snapshot

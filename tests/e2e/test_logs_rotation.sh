@@ -45,7 +45,8 @@ send 10 "$first" 1000
 logs_wait_count blocked 10 10 '.dst == $d' --arg d "$first" || fail "the first 10 events did not come"
 send 2600 "$fill" 10000
 assert_eventually 30 "BlockedConnections.jsonl.1 appears" test -f "$blocked.1"
-wait_for 30 test "$(lines_all)" -ge $((10 + 2600)) || true
+_all_in() { test "$(lines_all)" -ge $((10 + 2600)); }
+wait_for 30 _all_in || true
 assert_eq "$(lines_all)" $((10 + 2600)) "all 2610 events are in BlockedConnections.jsonl{.1,}"
 assert_le "$(stat -c %s "$blocked.1")" "$max" "BlockedConnections.jsonl.1 is within log.maxFileBytes ($(stat -c %s "$blocked.1") bytes)"
 assert_eq "$(head -n 1 "$blocked.1" | jq -r .dst)" "$first" "the oldest events are in .1"
