@@ -6,18 +6,6 @@ const char* protocolName(Protocol p) {
   return p == Protocol::kDoT ? "DoT" : "DoH";
 }
 
-const char* healthName(Health h) {
-  switch (h) {
-    case Health::kUp:
-      return "up";
-    case Health::kDown:
-      return "down";
-    case Health::kUnknown:
-      break;
-  }
-  return "unknown";
-}
-
 const char* logChannelName(LogChannel c) {
   switch (c) {
     case LogChannel::kBlocked:

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/health.h"
 #include "common/ip.h"
 
 namespace ztdns::control {
@@ -19,8 +20,8 @@ enum class Protocol { kDoT, kDoH };
 const char* protocolName(Protocol p);  // "DoT" / "DoH"
 
 // A transport's health: unknown until the daemon has exchanged anything with it.
-enum class Health { kUnknown, kUp, kDown };
-const char* healthName(Health h);  // "unknown" / "up" / "down"
+using ztdns::Health;
+using ztdns::healthName;
 
 enum class LogChannel { kBlocked, kPermitted, kOperational };
 const char* logChannelName(LogChannel c);  // "blocked" / "permitted" / "operational"

@@ -33,9 +33,7 @@ control::TransportInfo transportInfo(const config::SecureDnsServer& server,
   t.healthy = false;
   for (const auto& st : status) {
     if (st.address != server.ipAddress || st.transport != transport) continue;
-    t.health = st.health == upstream::Health::kUp     ? control::Health::kUp
-               : st.health == upstream::Health::kDown ? control::Health::kDown
-                                                      : control::Health::kUnknown;
+    t.health = st.health;
     t.healthy = st.health == upstream::Health::kUp;
     if (st.lastRtt) t.lastRttMs = toMs(*st.lastRtt);
     t.lastError = st.lastError;

@@ -8,18 +8,6 @@ const char* transportName(Transport t) {
   return t == Transport::kDoT ? "DoT" : "DoH";
 }
 
-const char* healthName(Health h) {
-  switch (h) {
-    case Health::kUp:
-      return "up";
-    case Health::kDown:
-      return "down";
-    case Health::kUnknown:
-      break;
-  }
-  return "unknown";
-}
-
 PoolOptions poolOptionsFromConfig(const config::Config& config) {
   PoolOptions o;
   o.servers = config.secureDnsServers;

@@ -30,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "common/health.h"
 #include "common/ip.h"
 #include "common/result.h"
 #include "config/config.h"
@@ -61,12 +62,9 @@ struct Answer {
 // kBadAnswer is left for the resolver (an answer it cannot use).
 enum class FailureCause { kNoServers, kAllServersFailed, kTimeout, kBadAnswer, kBadQuery };
 
-// What the pool knows of an endpoint (see the glossary above).
-//   kUnknown  not checked yet: no answer and no conclusive failure since it was configured
-//   kUp       answered over TLS with a verified identity (a query or a probe)
-//   kDown     failed to connect, TLS or identity, or timed out; skipped by queries
-enum class Health { kUnknown, kUp, kDown };
-const char* healthName(Health h);  // "unknown" / "up" / "down"
+// What the pool knows of an endpoint (see the glossary above and common/health.h).
+using ztdns::Health;
+using ztdns::healthName;
 
 struct ServerStatus {
   std::string name;
