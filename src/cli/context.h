@@ -33,7 +33,9 @@ class Context {
       const typename control::MethodTraits<M>::Params& params) {
     auto client = connect();
     if (!client) return client.error();
-    return (*client)->template call<M>(params, timeoutFor(M));
+    auto result = (*client)->template call<M>(params, timeoutFor(M));
+    for (const auto& w : (*client)->lastWarnings()) err() << "warning: " << w << '\n';
+    return result;
   }
 
   // Prints "ztdns: <message>" and returns kExitFailure.

@@ -145,6 +145,7 @@ Result<std::string> Client::readLine(Clock::time_point deadline) {
 Result<nlohmann::json> Client::call(Method method, const nlohmann::json& params,
                                     std::chrono::milliseconds timeout) {
   auto deadline = Clock::now() + timeout;
+  lastWarnings_.clear();
   Request request;
   request.id = nextId_++;
   request.method = method;
@@ -164,6 +165,7 @@ Result<nlohmann::json> Client::call(Method method, const nlohmann::json& params,
     if (!response) return unavailable(response.error().message);
     if (response->id && *response->id != request.id) continue;  // an answer to an older request
     if (!response->ok) return makeError(response->code, response->error);
+    lastWarnings_ = std::move(response->warnings);
     return std::move(response->result);
   }
 }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 #include "common/unique_fd.h"
@@ -33,6 +34,8 @@ class Client {
   }
 
   const std::string& socketPath() const { return path_; }
+  // The warnings of the last successful answer (empty when it had none).
+  const std::vector<std::string>& lastWarnings() const { return lastWarnings_; }
 
  private:
   Client(UniqueFd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
@@ -43,6 +46,7 @@ class Client {
   std::string path_;
   std::string pending_;  // bytes read past the last line
   uint64_t nextId_ = 1;
+  std::vector<std::string> lastWarnings_;
 };
 
 }  // namespace ztdns::control

@@ -186,11 +186,17 @@ std::string encodeRequest(const Request& request) {
   return dumpLine(j);
 }
 
-std::string encodeSuccess(std::optional<uint64_t> id, const json& result) {
+std::string encodeSuccess(std::optional<uint64_t> id, const json& result,
+                          const std::vector<std::string>& warnings) {
   json j = {{"version", kProtocolVersion},
             {"id", id ? json(*id) : json(nullptr)},
             {"ok", true},
             {"result", result}};
+  if (!warnings.empty()) {
+    json list = json::array();
+    for (const auto& w : warnings) list.push_back(oneLine(w));
+    j["warnings"] = std::move(list);
+  }
   return dumpLine(j);
 }
 
@@ -227,6 +233,11 @@ Result<Response> decodeResponse(std::string_view line) {
     auto result = j.find("result");
     if (result == j.end()) return Error{"the daemon's answer has no result"};
     r.result = *result;
+    auto warnings = j.find("warnings");
+    if (warnings != j.end() && warnings->is_array()) {
+      for (const auto& w : *warnings)
+        if (w.is_string()) r.warnings.push_back(oneLine(w.get_ref<const std::string&>()));
+    }
   } else {
     auto error = j.find("error");
     if (error == j.end() || !error->is_string())

@@ -41,9 +41,11 @@ struct Response {
   nlohmann::json result;  // when ok
   std::string error;      // when !ok: one line
   ErrorCode code = ErrorCode::kFailed;
+  std::vector<std::string> warnings;  // when ok: what the daemon wants the user to know
 };
 
-std::string encodeSuccess(std::optional<uint64_t> id, const nlohmann::json& result);
+std::string encodeSuccess(std::optional<uint64_t> id, const nlohmann::json& result,
+                          const std::vector<std::string>& warnings = {});
 std::string encodeFailure(std::optional<uint64_t> id, const Error& error);
 Result<Response> decodeResponse(std::string_view line);
 

@@ -27,8 +27,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 #include "control/messages.h"
@@ -46,6 +48,8 @@ struct Peer {
   bool root = false;       // uid 0
   bool netAdmin = false;   // CAP_NET_ADMIN in the daemon's user namespace
   bool inReadGroup = false;
+  // Warnings for the client besides the result (the answer's "warnings"); one per request.
+  std::shared_ptr<std::vector<std::string>> warnings;
   bool mayRead() const { return root || netAdmin || inReadGroup; }
   bool mayChange() const { return root || netAdmin; }
 };

@@ -122,7 +122,10 @@ void Session::handleLine(std::string_view line) {
                       std::string("ztdnsd did not finish ") + methodName(method) + " in time")));
   });
   std::weak_ptr<Session> weak = weak_from_this();
-  dispatcher_.dispatch(peer_, *request, [weak, generation, id](Result<nlohmann::json> result) {
+  Peer peer = peer_;
+  peer.warnings = std::make_shared<std::vector<std::string>>();
+  auto warnings = peer.warnings;
+  dispatcher_.dispatch(peer, *request, [weak, generation, id, warnings](Result<nlohmann::json> result) {
     auto self = weak.lock();
     if (!self || self->closed_ || self->pending_ != generation) return;  // timed out or gone
     self->pending_ = 0;
@@ -131,7 +134,7 @@ void Session::handleLine(std::string_view line) {
       if (errorCodeOf(result.error()) == ErrorCode::kInvalidParams) ++self->core_->badRequests;
       self->answer(encodeFailure(id, result.error()));
     } else {
-      self->answer(encodeSuccess(id, *result));
+      self->answer(encodeSuccess(id, *result, *warnings));
     }
   });
 }

@@ -17,10 +17,11 @@ std::string indexPath(std::string_view root, size_t index) {
   return std::string(root) + "[" + std::to_string(index) + "]";
 }
 
-Result<Edited> finish(Config next, const EditedPart& part = {},
+Result<Edited> finish(const Config& current, Config next, const EditedPart& part = {},
                       std::vector<std::string> warnings = {}) {
-  if (auto st = checkEdited(next, part); !st) return st.error();
-  return Edited{std::move(next), std::move(warnings)};
+  std::vector<std::string> replyWarnings;
+  if (auto st = checkEdited(next, part, &current, &replyWarnings); !st) return st.error();
+  return Edited{std::move(next), std::move(warnings), std::move(replyWarnings)};
 }
 
 // The edited parts, with the CLI's argument names (docs/cli.md) for their fields.
@@ -106,14 +107,51 @@ std::string leaveNoServer(const std::string& what) {
          "add another server first, or disable ZTDNS with: ztdns set state enable=no";
 }
 
+// The CLI command that takes a missing or unreadable file out of the config, for the errors
+// about one ("rootCertificatesForServerValidation[1]: "/x.pem" does not exist").
+std::string fileRemedy(const Config& c, std::string_view error) {
+  constexpr std::string_view kCa = "rootCertificatesForServerValidation[";
+  if (error.substr(0, kCa.size()) == kCa) {
+    size_t index = 0;
+    for (size_t k = kCa.size(); k < error.size() && error[k] >= '0' && error[k] <= '9'; ++k) {
+      index = index * 10 + static_cast<size_t>(error[k] - '0');
+    }
+    if (index < c.rootCertificatesForServerValidation.size()) {
+      return " (remove it from the config with: ztdns delete trustedca file=" +
+             c.rootCertificatesForServerValidation[index] + ")";
+    }
+  }
+  if (error.substr(0, std::string_view("clientCertificate").size()) == "clientCertificate") {
+    return " (remove the client certificate from the config with: ztdns delete clientcert)";
+  }
+  return "";
+}
+
 }  // namespace
 
-Status checkEdited(const Config& edited, const EditedPart& part) {
+Status checkEdited(const Config& edited, const EditedPart& part, const Config* current,
+                   std::vector<std::string>* warnings) {
   config::Diagnostics d = config::validate(edited);
+  config::Diagnostics was;
+  if (current && (!d.ok() || !d.warnings.empty())) was = config::validate(*current);
+  auto known = [](const std::vector<std::string>& list, const std::string& line) {
+    return std::find(list.begin(), list.end(), line) != list.end();
+  };
+  if (warnings) {
+    for (const auto& w : d.warnings)
+      if (!current || !known(was.warnings, w)) warnings->push_back(namedReferences(edited, w));
+  }
   if (d.ok()) return okStatus();
+  // A problem the running config has already (a CA file deleted since it was loaded) is not
+  // the edit's doing: it must not lock out every change, disabling ZTDNS included. It is
+  // reported with the edit, and the config saved as it was, problem and all.
   std::string all;
   bool aboutTheRequest = false;
   for (const auto& e : d.errors) {
+    if (warnings && current && known(was.errors, e)) {
+      warnings->push_back("the config already had this problem: " + e + fileRemedy(edited, e));
+      continue;
+    }
     std::string line = e;
     size_t colon = e.find(": ");
     std::string_view path = std::string_view(e).substr(0, colon);
@@ -131,9 +169,12 @@ Status checkEdited(const Config& edited, const EditedPart& part) {
           break;
         }
       }
+    } else {
+      line += fileRemedy(edited, e);
     }
     all += (all.empty() ? "" : "; ") + line;
   }
+  if (all.empty()) return okStatus();
   return aboutTheRequest ? control::invalidParams(all) : control::failed(all);
 }
 
@@ -146,7 +187,7 @@ Result<Edited> editSetState(const Config& current, const control::SetStateParams
         "cannot enable ZTDNS: no protective DNS server is configured, so every name would fail "
         "to resolve; add one first with: ztdns add server type=dot|doh address=IP ...");
   }
-  return finish(std::move(next));
+  return finish(current, std::move(next));
 }
 
 Result<Edited> editAddServer(const Config& current, const control::AddServerParams& p) {
@@ -163,8 +204,21 @@ Result<Edited> editAddServer(const Config& current, const control::AddServerPara
     next.secureDnsServers.push_back(std::move(s));
     it = next.secureDnsServers.end() - 1;
   } else {
-    if (p.name) it->displayName = *p.name;
-    if (p.priority) it->priority = *p.priority;
+    // The second transport joins the server as it is: renaming it or moving it in the
+    // failover order on the side would surprise, so a different name= or priority= is refused.
+    const std::string which =
+        p.address.toString() + " is server \"" + it->displayName + "\" already";
+    if (p.name && *p.name != it->displayName) {
+      return control::conflict("name: " + which + "; leave out name= to add " +
+                               control::protocolName(p.type) +
+                               " to it (or delete the server first to rename it)");
+    }
+    if (p.priority && *p.priority != it->priority) {
+      return control::conflict("priority: " + which + " with priority " +
+                               std::to_string(it->priority) + "; leave out priority= to add " +
+                               control::protocolName(p.type) +
+                               " to it (or delete the server first to change it)");
+    }
   }
   const char* proto = control::protocolName(p.type);
   if (p.type == control::Protocol::kDoT) {
@@ -190,7 +244,7 @@ Result<Edited> editAddServer(const Config& current, const control::AddServerPara
                                s.ipAddress.toString() + "); choose another name=");
     }
   }
-  return finish(std::move(next), serverPart(index));
+  return finish(current, std::move(next), serverPart(index));
 }
 
 Result<Edited> editDeleteServer(const Config& current, const control::DeleteServerParams& p,
@@ -214,7 +268,7 @@ Result<Edited> editDeleteServer(const Config& current, const control::DeleteServ
         leaveNoServer(p.address ? "server " + p.address->toString() : "every server"));
   }
   next.secureDnsServers = std::move(keep);
-  return finish(std::move(next));
+  return finish(current, std::move(next));
 }
 
 Result<Edited> editAddException(const Config& current, const control::AddExceptionParams& p) {
@@ -232,7 +286,7 @@ Result<Edited> editAddException(const Config& current, const control::AddExcepti
   next.exemptionRules.push_back(std::move(rule));
   std::vector<std::string> warnings = config::normalizePrefixes(next);
   const size_t index = next.exemptionRules.size() - 1;
-  return finish(std::move(next), rulePart(index), std::move(warnings));
+  return finish(current, std::move(next), rulePart(index), std::move(warnings));
 }
 
 Result<Edited> editDeleteException(const Config& current, const control::DeleteExceptionParams& p) {
@@ -244,7 +298,7 @@ Result<Edited> editDeleteException(const Config& current, const control::DeleteE
     return control::notFound("no exception named \"" + p.name + "\" (see ztdns show exception)");
   }
   rules.erase(it);
-  return finish(std::move(next));
+  return finish(current, std::move(next));
 }
 
 Result<Edited> editAddTrustedCa(const Config& current, const control::TrustedCaParams& p) {
@@ -255,7 +309,7 @@ Result<Edited> editAddTrustedCa(const Config& current, const control::TrustedCaP
   }
   files.push_back(p.file);
   const size_t index = files.size() - 1;
-  return finish(std::move(next), trustedCaPart(index));
+  return finish(current, std::move(next), trustedCaPart(index));
 }
 
 Result<Edited> editDeleteTrustedCa(const Config& current, const control::TrustedCaParams& p) {
@@ -266,20 +320,20 @@ Result<Edited> editDeleteTrustedCa(const Config& current, const control::Trusted
     return control::notFound(p.file + " is not a trusted CA file (see ztdns show trustedca)");
   }
   files.erase(it);
-  return finish(std::move(next));
+  return finish(current, std::move(next));
 }
 
 Result<Edited> editAddClientCert(const Config& current, const control::AddClientCertParams& p) {
   Config next = current;
   next.clientCertificate = config::ClientCertificate{p.certFile, p.keyFile};
-  return finish(std::move(next), clientCertPart());
+  return finish(current, std::move(next), clientCertPart());
 }
 
 Result<Edited> editDeleteClientCert(const Config& current) {
   if (!current.clientCertificate) return control::notFound("no client certificate is configured");
   Config next = current;
   next.clientCertificate.reset();
-  return finish(std::move(next));
+  return finish(current, std::move(next));
 }
 
 Result<Edited> editLogSet(const Config& current, const control::LogSetParams& p) {
@@ -288,7 +342,7 @@ Result<Edited> editLogSet(const Config& current, const control::LogSetParams& p)
   }
   Config next = current;
   next.permittedConnectionsLogEnabled = p.enable;
-  return finish(std::move(next));
+  return finish(current, std::move(next));
 }
 
 }  // namespace ztdns::daemon

@@ -21,13 +21,16 @@ namespace ztdns::daemon {
 struct Edited {
   config::Config config;
   std::vector<std::string> warnings;  // e.g. host bits cleared in an exception prefix
+  // What the client is told besides the result: config warnings the edit brought in (a DoH
+  // template port that differs from port=) and problems the config had already.
+  std::vector<std::string> replyWarnings;
 };
 
 // enable; audit absent keeps the current audit flag (so the first enable is audit mode).
 Result<Edited> editSetState(const config::Config& current, const control::SetStateParams& p);
 
 // A new address adds a server; an existing one gains the transport it lacks (a transport it
-// has already is a conflict). name/priority are updated when given.
+// has already is a conflict; so are a name= or priority= other than the server's).
 Result<Edited> editAddServer(const config::Config& current, const control::AddServerParams& p);
 
 // One server by address, or every server. Leaving none while enabled is a conflict.
@@ -61,7 +64,13 @@ struct EditedPart {
 // and are invalid-params: the value the user gave is bad. Errors about the rest of the
 // config keep their field paths and are failed: the config the change would produce is
 // unusable for a reason outside the request (a CA file that became unreadable, say).
-// Every error, joined into one line.
-Status checkEdited(const config::Config& edited, const EditedPart& part = {});
+// Every error, joined into one line; an error about a file names the CLI command that takes
+// it out of the config. With `current` and `warnings`: errors that `current` has already
+// (identical text) do not fail the edit and go to `warnings` instead, so that a file gone
+// missing since the config was loaded locks out no change; and so do the validation
+// warnings that `current` did not have.
+Status checkEdited(const config::Config& edited, const EditedPart& part = {},
+                   const config::Config* current = nullptr,
+                   std::vector<std::string>* warnings = nullptr);
 
 }  // namespace ztdns::daemon

@@ -260,6 +260,9 @@ void commitEdit(Daemon& daemon, const control::Peer& peer, Result<Edited> edited
                 control::Reply<T>& reply, Make make) {
   if (!edited) return reply(edited.error());
   if (auto st = daemon.commit(edited->config, actorOf(peer)); !st) return reply(st.error());
+  if (peer.warnings) {
+    for (auto& w : edited->replyWarnings) peer.warnings->push_back(std::move(w));
+  }
   reply(make());
 }
 

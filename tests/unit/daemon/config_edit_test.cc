@@ -90,18 +90,31 @@ TEST(EditAddServer, ANewAddressAddsAServerWithDefaults) {
   EXPECT_FALSE(s.dnsOverHttps);
 }
 
-TEST(EditAddServer, AnExistingAddressGainsTheOtherTransportAndNewNameAndPriority) {
+TEST(EditAddServer, AnExistingAddressGainsTheOtherTransportAsItIs) {
   auto p = doh("198.51.100.53", "https://pdns1.example.test/dns-query");
-  p.name = "primary";
-  p.priority = 7;
+  p.name = "pdns1";  // the same name and priority may be repeated
+  p.priority = 1;
   auto r = editAddServer(withOneServer(), p);
   ASSERT_TRUE(r) << r.error().message;
   ASSERT_EQ(r->config.secureDnsServers.size(), 1u);
   const auto& s = r->config.secureDnsServers[0];
   EXPECT_TRUE(s.dnsOverTls && s.dnsOverHttps);
   EXPECT_EQ(s.dnsOverHttps->queryUrl, "https://pdns1.example.test/dns-query");
-  EXPECT_EQ(s.displayName, "primary");
-  EXPECT_EQ(s.priority, 7);
+  EXPECT_EQ(s.displayName, "pdns1");
+  EXPECT_EQ(s.priority, 1);
+}
+
+// A tester's find: adding DoH to pdns1 with name=othername priority=7 renamed the server and
+// moved its DoT in the failover order, silently.
+TEST(EditAddServer, AnotherNameOrPriorityForAnExistingAddressIsRefused) {
+  auto renamed = doh("198.51.100.53", "https://pdns1.example.test/dns-query");
+  renamed.name = "othername";
+  expectError(editAddServer(withOneServer(), renamed), control::ErrorCode::kConflict,
+              "name: 198.51.100.53 is server \"pdns1\" already; leave out name= to add DoH to it");
+  auto moved = doh("198.51.100.53", "https://pdns1.example.test/dns-query");
+  moved.priority = 7;
+  expectError(editAddServer(withOneServer(), moved), control::ErrorCode::kConflict,
+              "priority: 198.51.100.53 is server \"pdns1\" already with priority 1");
 }
 
 TEST(EditAddServer, ConflictsAndInvalidValuesAreRefusedWithTheirReason) {
@@ -146,16 +159,39 @@ TEST(EditAddServer, ErrorsNameTheArgumentNotTheConfigPath) {
   EXPECT_EQ(r.error().message, "port: 0 is out of range 1..65535");
 }
 
-TEST(EditAddServer, ErrorsAboutTheRestOfTheConfigKeepTheirPathsAndAreFailures) {
+// A CA file deleted since the config was loaded must not lock out every change (disabling
+// ZTDNS above all): the problem is the config's, not the edit's. The edit goes through and
+// the reply says what is wrong and which command fixes it.
+TEST(EditAddServer, AProblemTheConfigHadAlreadyIsAWarningWithItsRemedy) {
   config::Config c = withOneServer();
+  c.enabled = true;
   c.rootCertificatesForServerValidation = {"/nonexistent/ca.pem"};  // gone since it was loaded
   auto r = editAddServer(c, dot("198.51.100.54", "a.test"));
-  expectError(r, control::ErrorCode::kFailed, "rootCertificatesForServerValidation[0]: ");
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(r->replyWarnings.size(), 1u);
+  EXPECT_THAT(r->replyWarnings[0], HasSubstr("the config already had this problem: "
+                                             "rootCertificatesForServerValidation[0]: "));
+  EXPECT_THAT(r->replyWarnings[0],
+              HasSubstr("ztdns delete trustedca file=/nonexistent/ca.pem"));
+  auto off = editSetState(c, {false, false});
+  ASSERT_TRUE(off) << off.error().message;
+  EXPECT_FALSE(off->config.enabled);
+  EXPECT_EQ(off->replyWarnings.size(), 1u);
+  auto fixed = editDeleteTrustedCa(c, {"/nonexistent/ca.pem"});
+  ASSERT_TRUE(fixed) << fixed.error().message;
+  EXPECT_TRUE(fixed->replyWarnings.empty());
+  // What the request itself gets wrong is still refused, in the request's words.
   r = editAddServer(c, dot("0.0.0.0", "a.test"));
   expectError(r, control::ErrorCode::kInvalidParams,
               "address: 0.0.0.0 is not a unicast address a server can have");
-  EXPECT_THAT(r.error().message, HasSubstr("; rootCertificatesForServerValidation[0]: "))
-      << "both, each in its own words";
+}
+
+TEST(EditAddServer, ValidationWarningsTheEditBringsInAreReported) {
+  auto p = doh("198.51.100.54", "https://pdns2.example.test:444/dns-query");
+  auto r = editAddServer(withOneServer(), p);
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(r->replyWarnings.size(), 1u);
+  EXPECT_THAT(r->replyWarnings[0], HasSubstr("names port 444 but httpsPort is 443"));
 }
 
 TEST(EditDeleteServer, OneOrAllAndNeverTheLastWhileEnabled) {
