@@ -40,11 +40,35 @@ class TempFileGuard {
   std::string path_;
 };
 
+// A config file that is a symlink (config management keeps the real file elsewhere) is
+// saved through the link: the rename replaces the target, and the link stays a link.
+Result<std::string> throughSymlinks(const std::string& path) {
+  std::string at = path;
+  for (int hops = 0; hops < 40; ++hops) {
+    struct stat st {};
+    if (::lstat(at.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return at;
+    std::string target(static_cast<size_t>(st.st_size > 0 ? st.st_size : 4096), '\0');
+    ssize_t n = ::readlink(at.c_str(), target.data(), target.size());
+    if (n < 0) return Error::fromErrno("cannot read the symlink " + at, errno);
+    target.resize(static_cast<size_t>(n));
+    if (target.empty() || target[0] != '/') {
+      auto slash = at.rfind('/');
+      target = (slash == std::string::npos ? std::string() : at.substr(0, slash + 1)) + target;
+    }
+    at = target;
+  }
+  return Error{"cannot save to \"" + path + "\": too many levels of symbolic links"};
+}
+
 }  // namespace
 
-Status saveConfigAtomic(const std::string& path, const Config& config, std::string* savedDigest) {
-  if (path.empty() || path.back() == '/')
-    return Error{"cannot save to \"" + path + "\": not a file path"};
+Status saveConfigAtomic(const std::string& givenPath, const Config& config,
+                        std::string* savedDigest) {
+  if (givenPath.empty() || givenPath.back() == '/')
+    return Error{"cannot save to \"" + givenPath + "\": not a file path"};
+  auto resolved = throughSymlinks(givenPath);
+  if (!resolved) return resolved.error();
+  const std::string& path = *resolved;
   auto slash = path.rfind('/');
   std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
   std::string base = slash == std::string::npos ? path : path.substr(slash + 1);

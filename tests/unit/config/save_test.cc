@@ -47,6 +47,25 @@ TEST(SaveConfigAtomic, ReplacesAnExistingFileAndTightensItsMode) {
   EXPECT_THAT(dir.entries(), ElementsAre("ztdns.json"));
 }
 
+// Config management often keeps the real file elsewhere and links /etc/ztdns/ztdns.json to
+// it (a tester's find: the save replaced the link with a regular file).
+TEST(SaveConfigAtomic, ASymlinkedFileIsSavedThroughTheLinkWhichStays) {
+  TempDir dir;
+  std::filesystem::create_directories(dir.path() + "/managed");
+  std::string real = dir.write("managed/real.json", "{\"enabled\": false}\n", 0644);
+  std::string link = dir.path() + "/ztdns.json";
+  std::filesystem::create_symlink("managed/real.json", link);  // relative, as ln -s makes them
+  std::string outer = dir.path() + "/outer.json";
+  std::filesystem::create_symlink(link, outer);  // a link to the link
+  Config c = labConfig();
+  ASSERT_TRUE(saveConfigAtomic(outer, c).ok());
+  EXPECT_TRUE(std::filesystem::is_symlink(link));
+  EXPECT_TRUE(std::filesystem::is_symlink(outer));
+  EXPECT_EQ(testing::readFile(real), formatConfig(c));
+  EXPECT_EQ(modeOf(real), 0600u);
+  EXPECT_THAT(dir.entries(), ElementsAre("managed", "outer.json", "ztdns.json"));
+}
+
 TEST(SaveConfigAtomic, UnwritableDirectoryFailsInWordsAndKeepsTheOldFile) {
   TempDir dir;
   ::chmod(dir.path().c_str(), 0755);  // the unprivileged child must reach it
