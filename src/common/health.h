@@ -2,7 +2,8 @@
 // tracks it, and the control protocol, which reports it, so the two cannot drift apart.
 //   kUnknown  not checked yet: no answer and no conclusive failure since it was configured
 //   kUp       answered over TLS with a verified identity (a query or a probe)
-//   kDown     failed to connect, TLS or identity, or timed out; skipped by queries
+//   kDown     failed to connect, TLS or identity, timed out, or answered nothing usable
+//             (HTTP failures, mismatched answers); skipped by queries
 #pragma once
 
 namespace ztdns {

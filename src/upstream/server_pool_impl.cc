@@ -265,11 +265,13 @@ void PoolCore::onAttemptDone(const std::shared_ptr<Query>& q, size_t index, uint
   s.cell->failed.fetch_add(1, std::memory_order_relaxed);
   if (r.error.marksServerDown() && !gen->retired) {
     markDown(*gen, index, r.error);
+  } else if (provesReachable(r.error) && s.lastAnswerAt < ex->sentAt && !gen->retired) {
+    // It answers, but nothing usable (HTTP errors, answers that do not match the query) and
+    // no good answer since this query left: a server that is up in name only would stay
+    // first in line and cost every query a failover. One odd answer among good ones is not.
+    markDown(*gen, index, r.error);
   } else {
     noteError(s, r.error);
-    if (s.health == Health::kUnknown && provesReachable(r.error) && !gen->retired) {
-      markUp(*gen, index);
-    }
   }
   appendError(q->errors, s.ep.label(), r.error.words);
   tryNext(q, false);
@@ -480,11 +482,12 @@ void PoolCore::onProbeDone(const std::shared_ptr<Generation>& gen, size_t index,
       markDown(*gen, index, r.error);
       return;
     }
-    noteError(s, r.error);
     if (provesReachable(r.error)) {
-      markUp(*gen, index);
+      // Reachable, but its answer to the check was unusable: not a working server.
+      markDown(*gen, index, r.error);
       return;
     }
+    noteError(s, r.error);
     // Inconclusive (the server closed the connection): check again, backing off.
     s.backoff = s.backoff.count() == 0 ? options_.initialBackoff
                                        : std::min(options_.maxBackoff, s.backoff * 2);

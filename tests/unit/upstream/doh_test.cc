@@ -132,8 +132,10 @@ TEST_P(DohBadAnswerTest, IsAnUpstreamFailureInWords) {
   EXPECT_NE(r.error().message.find(c.words), std::string::npos) << r.error().message;
   auto st = (*pool)->status();
   EXPECT_EQ(st[0].lastError.rfind(c.words, 0), 0u) << st[0].lastError;
-  // An HTTP-level failure is the query's, not an outage: the server stays up.
-  EXPECT_EQ(st[0].health, Health::kUp);
+  // A server that answers nothing usable (every answer an HTTP failure, no good one since
+  // the query left) is down: it would otherwise stay first in line and cost every query a
+  // failover, and `show server` would call it up beside a current error.
+  EXPECT_EQ(st[0].health, Health::kDown);
 }
 
 INSTANTIATE_TEST_SUITE_P(
