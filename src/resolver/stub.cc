@@ -281,6 +281,16 @@ Status Stub::Impl::reconfigure(const config::Config& config) {
     auto l = openListener(ep);
     if (!l) {
       errors += (errors.empty() ? "" : "; ") + l.error().message;
+      // New listeners are bound before the old ones close (so a failed change keeps them),
+      // which a wildcard address cannot share a port with.
+      auto holder = std::find_if(listeners_.begin(), listeners_.end(), [&](const Listener& o) {
+        return o.bound.port == ep.port && o.bound.address.family() == ep.address.family();
+      });
+      if (l.error().code == EADDRINUSE && holder != listeners_.end()) {
+        errors += " (ztdnsd's own listener on " + holder->bound.toString() +
+                  " holds the port until the change is made; restart ztdnsd to move to " +
+                  ep.toString() + ")";
+      }
       continue;
     }
     added.push_back(next.size());

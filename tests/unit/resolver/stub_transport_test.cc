@@ -241,6 +241,19 @@ TEST_F(StubTransportTest, ReconfigureMovesListenersFlushesTheCacheAndKeepsStateO
   EXPECT_NE(s.error().message.find("in use"), std::string::npos) << s.error().message;
   EXPECT_EQ(stub_->listening(), now);
   EXPECT_EQ(dig("+short www.allowed.test A", now[1]), "203.0.113.80\n");
+
+  // The wildcard address on a port the stub listens on already cannot be bound beside it
+  // (new listeners bind before old ones close): the error says so, and what to do.
+  config::Config wildcard = next;
+  wildcard.listenAddresses = {Endpoint{IpAddress::parse("0.0.0.0").value(), now[0].port}};
+  s = onIo([&] { return stub_->reconfigure(wildcard); });
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("ztdnsd's own listener on " + now[0].toString() +
+                                   " holds the port"),
+            std::string::npos)
+      << s.error().message;
+  EXPECT_NE(s.error().message.find("restart ztdnsd"), std::string::npos) << s.error().message;
+  EXPECT_EQ(stub_->listening(), now);
 }
 
 }  // namespace
