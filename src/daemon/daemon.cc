@@ -1,5 +1,6 @@
 #include "daemon/daemon.h"
 
+#include <algorithm>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -314,16 +315,22 @@ void Daemon::applySideSettings(const config::Config& to) {
 
 Status Daemon::commit(const config::Config& requested, const observe::ops::Actor& by) {
   if (auto st = checkFileUnedited(); !st) return st;
-  return apply(requested, by);
+  return apply(requested, by, Existing::kKeep);
 }
 
-Status Daemon::apply(const config::Config& requested, const observe::ops::Actor& by) {
+Status Daemon::apply(const config::Config& requested, const observe::ops::Actor& by,
+                     Existing existing) {
   config::Config next = requested;
   config::normalizePrefixes(next);
   if (config::Diagnostics d = config::validate(next); !d.ok()) {
+    std::vector<std::string> had;
+    if (existing == Existing::kKeep) had = config::validate(config_).errors;
     std::string all;
-    for (const auto& e : d.errors) all += (all.empty() ? "" : "; ") + e;
-    return control::invalidParams(all);
+    for (const auto& e : d.errors) {
+      if (std::find(had.begin(), had.end(), e) != had.end()) continue;
+      all += (all.empty() ? "" : "; ") + e;
+    }
+    if (!all.empty()) return control::invalidParams(all);
   }
   const config::Config prev = config_;
   if (next == prev) return okStatus();

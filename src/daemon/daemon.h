@@ -91,8 +91,12 @@ class Daemon {
 
   Status startAll();
   void acceptClaimQueries();
-  // The commit sequence, for control changes and reloads alike.
-  Status apply(const config::Config& next, const observe::ops::Actor& by);
+  // The commit sequence, for control changes and reloads alike. A control change may keep a
+  // problem that the running config has already (config_edit.h: a CA file deleted since it
+  // was loaded); a reload may not.
+  enum class Existing { kRefuse, kKeep };
+  Status apply(const config::Config& next, const observe::ops::Actor& by,
+               Existing existing = Existing::kRefuse);
   // Refuses when the file no longer holds what the daemon last loaded or saved.
   Status checkFileUnedited() const;
   Status enforceAtStart();

@@ -207,6 +207,27 @@ refused 1 "reload of an invalid file" 'secureDnsServers[0].ipAddress: "198.51.10
 assert_contains "$CLI_ERR" "$conf" "... names the file"
 cp "$LAB_DIR/good.json" "$conf"
 
+step "a CA file deleted since it was added locks out no change (a tester's find)"
+cp "$LAB_CA" "$LAB_DIR/ca2.pem"
+assert_cli 0 "add trustedca of a second CA file" add trustedca file="$LAB_DIR/ca2.pem"
+rm "$LAB_DIR/ca2.pem"
+assert_cli 0 "add exception after the file was deleted" add exception name=afterrm subnets=203.0.113.250
+assert_contains "$CLI_ERR" "warning: the config already had this problem: rootCertificatesForServerValidation[1]: \"$LAB_DIR/ca2.pem\" does not exist" "... warns about the config's problem"
+assert_contains "$CLI_ERR" "(remove it from the config with: ztdns delete trustedca file=$LAB_DIR/ca2.pem)" "... and names the fix"
+assert_cli 0 "set state enable=no works too" set state enable=no
+assert_eq "$(lab_client nft list table inet ztdns >/dev/null 2>&1 && echo present || echo absent)" absent "... the table is gone"
+assert_cli 0 "delete trustedca of the missing file" delete trustedca file="$LAB_DIR/ca2.pem"
+assert_not_contains "$CLI_ERR" "warning" "... and the warning is gone"
+assert_cli 0 "set state enable=yes audit=no again" set state enable=yes audit=no
+assert_cli 0 "delete exception afterrm" delete exception name=afterrm
+
+step "add server: the config's warnings reach the CLI; a second transport keeps the server's name"
+assert_cli 0 "a DoH template naming another port than port=" add server type=doh address="$LAB_MTLS_4" template="https://$LAB_MTLS_NAME:444/dns-query" name=porty
+assert_contains "$CLI_ERR" "warning: " "... warns"
+assert_contains "$CLI_ERR" "names port 444 but httpsPort is 443" "... that the template names another port"
+assert_cli 0 "delete that server" delete server address="$LAB_MTLS_4"
+refused 1 "add DoH to pdns1 under another name" 'is server "pdns1" already; leave out name= to add DoH to it' add server type=doh address="$LAB_PDNS1_4" template="https://$LAB_PDNS1_NAME/dns-query" name=othername
+
 step "no daemon: the CLI says so and exits 1"
 assert_cli 1 "a socket path where nothing listens" --socket "$LAB_DIR/nosuch.sock" show state
 assert_contains "$CLI_ERR" "$LAB_DIR/nosuch.sock" "... names the socket"
