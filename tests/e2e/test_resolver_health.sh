@@ -131,4 +131,17 @@ assert_eq "$(health_events pdns1 | tr '\n' ' ')" "down:connect: connection refus
 assert_eq "$(stub_kdig +short id.test TXT | tr -d '"')" pdns1 "pdns1 answers again (failback)"
 assert_eventually 5 "show state: 3 of 3" state_says "Servers healthy: +3 of 3"$'\n'
 assert_daemon_alive
+step "a server that answers, but nothing usable (malformed answers): down, not up beside an error"
+healthy_before=$(lab_ztdns show state json | jq -r .serversHealthy)
+assert_cli 0 "add server malformed (DoT, priority 2)" \
+  add server type=dot address="$LAB_MALFORMED_4" hostname="$LAB_MALFORMED_NAME" priority=2 name=malformed
+stub_kdig +short +retry=0 +timeout=3 www.allowed.test A >/dev/null || true  # its queries fail too
+assert_eventually 5 "malformed is down with the answer's fault in words" \
+  row_matches malformed "^malformed +DoT +$LAB_MALFORMED_4 +853 +2 +down +- +$LAB_MALFORMED_NAME +DoT: .+\$"
+_healthy_as_before() { [[ $(lab_ztdns show state json | jq -r '[.serversHealthy, .serversTotal] | @tsv') == "$healthy_before"$'\t'"$((healthy_before + 1))" ]]; }
+assert_eventually 5 "... and show state counts $healthy_before of $((healthy_before + 1)) healthy: not it" _healthy_as_before
+assert_match "$(health_events malformed)" "^down:DoT: " "the Operational log: malformed down, with the words"
+assert_eq "$(stub_kdig +short www.allowed.test A)" "$LAB_WEB4" "queries are answered past it"
+assert_cli 0 "delete server malformed" delete server address="$LAB_MALFORMED_4"
+
 finish
