@@ -1,6 +1,7 @@
 // validate(): the rules a Config must meet, whether it came from a file or from code.
 // Values that the readers already rejected are marked bad and skipped here, so each problem
 // is reported once.
+#include <filesystem>
 #include <map>
 #include <unordered_map>
 
@@ -202,8 +203,13 @@ void checkRules(const Config& c, ParseContext& ctx) {
                         std::to_string(kMaxPrefixesPerRule) + " are allowed");
     }
     if (r.ipAddresses.empty()) ctx.warning(ap, "is empty; the rule exempts nothing");
+    // Compared after normalisation, so 203.0.113.1 and 203.0.113.1/32 are one prefix. A
+    // repeat is harmless to enforcement but usually a pasting slip, worth seeing.
+    std::map<IpPrefix, size_t> seen;
     for (size_t k = 0; k < r.ipAddresses.size(); ++k) {
       const IpPrefix& prefix = r.ipAddresses[k];
+      std::string kp = indexPath(ap, k);
+      if (ctx.isBad(kp)) continue;  // a placeholder, not what the file says
       if (prefix.length() > prefix.maxLength()) {
         ctx.error(indexPath(ap, k), "prefix length " + std::to_string(prefix.length()) +
                                         " is longer than the address");
@@ -214,6 +220,12 @@ void checkRules(const Config& c, ParseContext& ctx) {
         IpPrefix v4(prefix.address().unmapped(), static_cast<uint8_t>(prefix.length() - 96));
         ctx.error(indexPath(ap, k),
                   prefix.toString() + " is an IPv4-mapped prefix; use " + v4.toString());
+      } else if (r.ipAddresses.size() > 1) {
+        auto [it, fresh] = seen.emplace(prefix, k);
+        if (!fresh) {
+          ctx.warning(kp, "rule " + quoteText(r.displayName) + " lists " + prefix.toString() +
+                              " twice (also at " + indexPath(ap, it->second) + ")");
+        }
       }
     }
   }
@@ -227,12 +239,17 @@ void checkCertificates(const Config& c, ParseContext& ctx) {
                           " entries; at most " + std::to_string(kMaxRootCertificates) +
                           " are allowed");
     }
+    std::map<std::string, size_t> seen;
     for (size_t k = 0; k < c.rootCertificatesForServerValidation.size(); ++k) {
       std::string kp = indexPath(root, k);
       if (ctx.isBad(kp)) continue;
-      if (auto why = checkCertificateFile(c.rootCertificatesForServerValidation[k])) {
-        ctx.error(kp, *why);
+      const std::string& file = c.rootCertificatesForServerValidation[k];
+      // Lexically, so "/etc/ztdns//ca.pem" is "/etc/ztdns/ca.pem"; symlinks are not followed.
+      auto [it, fresh] = seen.emplace(std::filesystem::path(file).lexically_normal().string(), k);
+      if (!fresh) {
+        ctx.warning(kp, quoteText(file) + " is already listed at " + indexPath(root, it->second));
       }
+      if (auto why = checkCertificateFile(file)) ctx.error(kp, *why);
     }
   }
   const std::string cp = "clientCertificate";
@@ -283,8 +300,16 @@ void checkListenAddresses(const Config& c, ParseContext& ctx) {
       continue;
     }
     auto [it, fresh] = seen.emplace(e, k);
-    if (!fresh)
+    if (!fresh) {
       ctx.error(kp, e.toString() + " is already listed at " + indexPath(root, it->second));
+    } else if (!e.address.isLoopback()) {
+      // Accepted (a lab or a container may want it), but the stub allows what it answers:
+      // a host elsewhere that can query it opens this host's egress for its own names.
+      ctx.warning(kp, e.toString() +
+                          " is not a loopback address: other hosts could query the stub, and "
+                          "every answer adds addresses to this host's allow set; the stub is "
+                          "meant for this host only (127.0.0.1:53, [::1]:53)");
+    }
   }
 }
 

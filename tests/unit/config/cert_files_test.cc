@@ -114,6 +114,18 @@ TEST_F(CertFiles, ClientCertificateProblemsAreNamed) {
           "clientCertificate.privateKeyFile: \"" + dir_.file("nope.key") + "\" does not exist"));
 }
 
+TEST_F(CertFiles, ARootCertificateListedTwiceIsAWarning) {
+  std::string bundle = dir_.write("bundle.pem", ca_.certificate);
+  std::string spelledOtherwise = dir_.path() + "/./ca.pem";
+  LoadResult r = testing::load(withFiles({caPath_, bundle, caPath_, spelledOtherwise}, nullptr));
+  ASSERT_TRUE(r.config) << ::testing::PrintToString(r.diagnostics.errors);
+  EXPECT_THAT(r.diagnostics.warnings,
+              ElementsAre("rootCertificatesForServerValidation[2]: \"" + caPath_ +
+                              "\" is already listed at rootCertificatesForServerValidation[0]",
+                          "rootCertificatesForServerValidation[3]: \"" + spelledOtherwise +
+                              "\" is already listed at rootCertificatesForServerValidation[0]"));
+}
+
 TEST_F(CertFiles, AtMost500RootCertificates) {
   Json roots = Json::array();
   for (size_t i = 0; i < kMaxRootCertificates; ++i) roots.push_back(caPath_);

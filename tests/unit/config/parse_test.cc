@@ -541,7 +541,9 @@ TEST(ConfigExemptions, HostBitsAreNormalisedWithAWarning) {
               ElementsAre("exemptionRules[0].ipAddresses[0]: \"203.0.113.77/24\" has host bits "
                           "set; using 203.0.113.0/24",
                           "exemptionRules[0].ipAddresses[1]: \"2001:db8:200::1/48\" has host "
-                          "bits set; using 2001:db8:200::/48"));
+                          "bits set; using 2001:db8:200::/48",
+                          "exemptionRules[0].ipAddresses[2]: rule \"media relay\" lists "
+                          "203.0.113.0/24 twice (also at exemptionRules[0].ipAddresses[0])"));
 }
 
 TEST(ConfigExemptions, BadPrefixesAndDuplicateNames) {
@@ -593,6 +595,31 @@ TEST(ConfigExemptions, EmptyRuleIsAWarning) {
   ASSERT_TRUE(r.config);
   EXPECT_THAT(r.diagnostics.warnings,
               ElementsAre("exemptionRules[0].ipAddresses: is empty; the rule exempts nothing"));
+}
+
+// Compared after normalisation: a bare address is its host prefix, host bits are cleared.
+TEST(ConfigExemptions, APrefixListedTwiceInARuleIsAWarning) {
+  Json j = labJson();
+  j["exemptionRules"][0]["ipAddresses"] = {"203.0.113.1",     "203.0.113.1/32",
+                                           "2001:db8:200::1", "203.0.113.77/24",
+                                           "203.0.113.0/24",  "2001:db8:200::1/128"};
+  j["exemptionRules"].push_back({{"displayName", "other"}, {"ipAddresses", {"203.0.113.1"}}});
+  auto r = load(j);
+  ASSERT_TRUE(r.config) << ::testing::PrintToString(r.diagnostics.errors);
+  EXPECT_EQ(r.config->exemptionRules[0].ipAddresses.size(), 6u) << "kept as written";
+  EXPECT_THAT(r.diagnostics.warnings,
+              ElementsAre("exemptionRules[0].ipAddresses[3]: \"203.0.113.77/24\" has host bits "
+                          "set; using 203.0.113.0/24",
+                          "exemptionRules[0].ipAddresses[1]: rule \"media relay\" lists "
+                          "203.0.113.1/32 twice (also at exemptionRules[0].ipAddresses[0])",
+                          "exemptionRules[0].ipAddresses[4]: rule \"media relay\" lists "
+                          "203.0.113.0/24 twice (also at exemptionRules[0].ipAddresses[3])",
+                          "exemptionRules[0].ipAddresses[5]: rule \"media relay\" lists "
+                          "2001:db8:200::1/128 twice (also at exemptionRules[0].ipAddresses[2])"))
+      << "the same prefix in another rule is diagnose's exceptions-overlap, not this";
+  // Unusable entries are not compared: two bad ones are not "the same prefix".
+  j["exemptionRules"][0]["ipAddresses"] = {"bad", "bad"};
+  EXPECT_THAT(diagnose(j).warnings, IsEmpty());
 }
 
 std::string manyRules(size_t rules, size_t prefixesPerRule) {
@@ -668,6 +695,24 @@ TEST(ConfigListen, AddressesMustBeEndpointsAndUnique) {
               ElementsAre("listenAddresses: 65 entries; at most 64 are allowed"));
   j["listenAddresses"].erase(64);
   EXPECT_THAT(diagnose(j).errors, IsEmpty());
+}
+
+// The stub allows what it answers: a listener other hosts can reach lets them open this
+// host's egress. Accepted, with a warning per listener.
+TEST(ConfigListen, NonLoopbackAddressesAreAWarning) {
+  Json j = labJson();
+  j["listenAddresses"] = {"127.0.0.1:53", "127.0.0.53:53", "[::1]:53",
+                          "0.0.0.0:5353", "[::]:53",       "192.0.2.10:53"};
+  auto r = load(j);
+  ASSERT_TRUE(r.config) << ::testing::PrintToString(r.diagnostics.errors);
+  const std::string tail =
+      " is not a loopback address: other hosts could query the stub, and every answer adds "
+      "addresses to this host's allow set; the stub is meant for this host only (127.0.0.1:53, "
+      "[::1]:53)";
+  EXPECT_THAT(r.diagnostics.warnings, ElementsAre("listenAddresses[3]: 0.0.0.0:5353" + tail,
+                                                  "listenAddresses[4]: [::]:53" + tail,
+                                                  "listenAddresses[5]: 192.0.2.10:53" + tail));
+  EXPECT_THAT(load(labJson()).diagnostics.warnings, IsEmpty()) << "the defaults are loopback";
 }
 
 TEST(ConfigTimes, MinimumAboveMaximumIsAnError) {
