@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <vector>
 
 #include "common/json_nesting.h"
@@ -172,6 +173,14 @@ bool readInt(ParseContext& ctx, const Json& value, const std::string& path, Rang
     out = static_cast<int64_t>(v);
   } else if (value.is_number_integer()) {
     out = value.get<int64_t>();
+  } else if (value.is_number_float() && std::trunc(value.get<double>()) == value.get<double>() &&
+             (value.get<double>() < static_cast<double>(range.lo) ||
+              value.get<double>() > static_cast<double>(range.hi))) {
+    // An integer too long for 64 bits reaches us as a double (1e+29): it is whole, just
+    // out of range, and "must be a whole number" would send the admin looking for a dot.
+    ctx.error(path, describe(value) + " is out of range " + std::to_string(range.lo) + ".." +
+                        std::to_string(range.hi));
+    return false;
   } else {
     ctx.error(path, "must be a whole number, not " + describe(value));
     return false;

@@ -209,6 +209,30 @@ TEST(ConfigParse, NumbersFarOutsideTheirTypeAreRangeErrors) {
                           "30..604800"));
 }
 
+// JSON integers past 64 bits reach the reader as doubles: whole, so out of range, not "must
+// be a whole number". Fractions (and whole doubles inside the range) still need an integer.
+TEST(ConfigParse, WholeNumbersBeyond64BitsAreRangeErrors) {
+  EXPECT_THAT(
+      parseConfig(R"({"maxAllowedAddresses": 99999999999999999999999999999})").diagnostics.errors,
+      ElementsAre("maxAllowedAddresses: 1e+29 is out of range 1024..16777216"));
+  EXPECT_THAT(
+      parseConfig(R"({"allowGraceSeconds": -99999999999999999999, "log": {"maxFileBytes": 1e30}})")
+          .diagnostics.errors,
+      ElementsAre("allowGraceSeconds: -1e+20 is out of range 0..3600",
+                  "log.maxFileBytes: 1e+30 is out of range 1048576..68719476736"));
+  EXPECT_THAT(parseConfig(R"({"maxAllowedAddresses": 2048.0})").diagnostics.errors,
+              ElementsAre("maxAllowedAddresses: must be a whole number, not 2048.0"))
+      << "unchanged: a number with a fraction part or exponent is not read as an integer";
+  EXPECT_THAT(parseConfig(R"({"maxAllowedAddresses": 99999999999999999999.5})").diagnostics.errors,
+              ElementsAre("maxAllowedAddresses: 1e+20 is out of range 1024..16777216"))
+      << "a double this large holds no fraction";
+  EXPECT_THAT(parseConfig(R"({"maxAllowedAddresses": 4096.5})").diagnostics.errors,
+              ElementsAre("maxAllowedAddresses: must be a whole number, not 4096.5"));
+  EXPECT_THAT(parseConfig(R"({"maxAllowedAddresses": 1e100000})").diagnostics.errors,
+              ElementsAre(::testing::StartsWith("not valid JSON:")))
+      << "an overflowing literal is a syntax error, not infinity";
+}
+
 TEST(ConfigParse, WrongTypesNameFieldAndValue) {
   Json j = labJson();
   j["enabled"] = "yes";
