@@ -2,6 +2,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "config/parse_context.h"
+
 #ifndef ZTDNS_VERSION
 #define ZTDNS_VERSION "unknown"
 #endif
@@ -38,6 +40,14 @@ Result<DaemonOptions> parseDaemonOptions(int argc, const char* const* argv) {
        {std::pair{"--config", &o.configPath}, std::pair{"--run-dir", &o.runDir},
         std::pair{"--state-dir", &o.stateDir}, std::pair{"--log-dir", &o.logDir}}) {
     if (value->empty()) return Error{std::string("ztdnsd: ") + name + " must not be empty", 2};
+    // The daemon outlives the shell it was started from, and its messages and the CLI's name
+    // these paths; relative to an unknown working directory they would mislead. Refused
+    // before anything is created.
+    if ((*value)[0] != '/') {
+      return Error{std::string("ztdnsd: ") + name + ": " + detail::quoteText(*value) +
+                       " is not an absolute path",
+                   2};
+    }
   }
   return o;
 }

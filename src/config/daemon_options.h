@@ -21,7 +21,8 @@ struct DaemonOptions {
 };
 
 // Errors are usage errors, in words, e.g. "ztdnsd: The following argument was not expected:
-// --bogus (see ztdnsd --help)"; ztdnsd exits 2 on them.
+// --bogus (see ztdnsd --help)"; ztdnsd exits 2 on them. The four paths must be absolute
+// ("ztdnsd: --run-dir: \"run\" is not an absolute path").
 Result<DaemonOptions> parseDaemonOptions(int argc, const char* const* argv);
 
 // "ztdnsd 0.1.0"

@@ -139,7 +139,7 @@ Status Daemon::startAll() {
   control::ServerOptions so;
   so.socketPath = instance_->controlSocketPath();
   auto server = control::Server::start(so, *handler_);
-  if (!server) return Error{"control socket: " + server.error().message};
+  if (!server) return server.error();  // its messages start with "control socket: "
   server_ = std::move(*server);
 
   // Another ztdnsd that finds this namespace claimed connects to learn our pid; accept and

@@ -69,6 +69,28 @@ assert_eq "$RC" 1 "starting with an invalid file exits 1"
 assert_contains "$ERR" "secureDnsServers[0].ipAddress" "... naming the problem"
 assert_eq "$(table)" absent "... and installs nothing"
 
+step "relative paths are refused before anything is created; a control socket path too long is named once"
+mkdir -p "$LAB_DIR/rel-cwd"
+for flag in --config --run-dir --state-dir --log-dir; do
+  args=(--config "$LAB_DIR/rel/etc/ztdns.json" --run-dir "$LAB_DIR/rel/run" --state-dir "$LAB_DIR/rel/state" --log-dir "$LAB_DIR/rel/log")
+  for i in "${!args[@]}"; do
+    if [[ ${args[i]} == "$flag" ]]; then args[i+1]=relative-dir; fi
+  done
+  run timeout 20 env -C "$LAB_DIR/rel-cwd" ip netns exec "$LAB_CLIENT_NS" "$zd" "${args[@]}"
+  assert_eq "$RC" 2 "a relative $flag exits 2"
+  assert_eq "$ERR" "ztdnsd: $flag: \"relative-dir\" is not an absolute path" "... with one line naming it"
+done
+assert_eq "$(ls -A "$LAB_DIR/rel-cwd")" "" "... nothing was created in the working directory"
+assert_ok "... nor from the absolute flags" test ! -e "$LAB_DIR/rel"
+# sun_path holds 107 bytes: <run-dir>/control.sock does not fit.
+long=$LAB_DIR/$(printf 'r%.0s' {1..100})
+run timeout 20 ip netns exec "$LAB_CLIENT_NS" "$zd" --config "$LAB_DIR/long/etc/ztdns.json" --run-dir "$long" \
+  --state-dir "$LAB_DIR/long/state" --log-dir "$LAB_DIR/long/log"
+assert_eq "$RC" 1 "a run dir too long for the control socket: ztdnsd exits 1"
+assert_contains "$ERR" "ztdnsd: control socket: path $long/control.sock is too long for a Unix socket" "... and says why"
+assert_not_contains "$ERR" "control socket: control socket:" "... with the prefix once"
+assert_eq "$(table)" absent "... and leaves no table"
+
 step "a missing config file: the defaults (ZTDNS disabled), with every directory from the flags"
 missing=$LAB_DIR/fresh/etc/ztdns.json
 notify=$LAB_DIR/notify.sock

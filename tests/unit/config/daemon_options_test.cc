@@ -64,6 +64,20 @@ TEST(DaemonOptions, UsageErrorsAreWords) {
   EXPECT_EQ(empty.error().message, "ztdnsd: --run-dir must not be empty");
 }
 
+TEST(DaemonOptions, PathsMustBeAbsolute) {
+  auto run = parse({"--run-dir", "relative-run"});
+  ASSERT_FALSE(run);
+  EXPECT_EQ(run.error().code, 2);
+  EXPECT_EQ(run.error().message, "ztdnsd: --run-dir: \"relative-run\" is not an absolute path");
+  EXPECT_EQ(parse({"--state-dir=./state"}).error().message,
+            "ztdnsd: --state-dir: \"./state\" is not an absolute path");
+  EXPECT_EQ(parse({"--log-dir", "log"}).error().message,
+            "ztdnsd: --log-dir: \"log\" is not an absolute path");
+  EXPECT_EQ(parse({"--check", "--config", "ztdns.json"}).error().message,
+            "ztdnsd: --config: \"ztdns.json\" is not an absolute path");
+  EXPECT_TRUE(parse({"--run-dir", "/run/ztdns/../ztdns-lab"})) << "absolute, even if not normal";
+}
+
 TEST(DaemonOptions, VersionLine) {
   EXPECT_EQ(daemonVersionLine().rfind("ztdnsd ", 0), 0u);
 }

@@ -159,5 +159,29 @@ TEST(ZtdnsdCommandLine, AnInvalidConfigStopsTheStartWithEveryError) {
               ElementsAre(bad + ": error: enabled: must be true or false, not \"yes\""));
 }
 
+// A relative path would be resolved against whatever directory ztdnsd was started from. The
+// refusal comes before the config is read; a bad config keeps these runs from ever starting
+// the daemon, even were the refusal missing.
+TEST(ZtdnsdCommandLine, RelativePathsAreUsageErrors) {
+  TempDir dir;
+  std::string bad = dir.write("bad.json", "{\"enabled\": \"yes\"}");
+  const std::vector<std::string> dirFlags = {"--run-dir", "--state-dir", "--log-dir"};
+  for (const auto& flag : dirFlags) {
+    std::vector<std::string> args = {"--config", bad};
+    for (const auto& f : dirFlags) {
+      args.push_back(f);
+      args.push_back(f == flag ? "relative-run" : dir.file(f.substr(2)));
+    }
+    ProcessRun r = runZtdnsd(args);
+    EXPECT_EQ(r.exitCode, 2) << flag;
+    EXPECT_EQ(r.err, "ztdnsd: " + flag + ": \"relative-run\" is not an absolute path\n");
+    EXPECT_EQ(r.out, "");
+  }
+  ProcessRun c = runZtdnsd({"--check", "--config", "etc/ztdns.json"});
+  EXPECT_EQ(c.exitCode, 2);
+  EXPECT_EQ(c.err, "ztdnsd: --config: \"etc/ztdns.json\" is not an absolute path\n");
+  EXPECT_THAT(dir.entries(), ElementsAre("bad.json")) << "nothing was created";
+}
+
 }  // namespace
 }  // namespace ztdns::config
