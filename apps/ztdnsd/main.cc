@@ -65,8 +65,13 @@ int main(int argc, char** argv) {
       continue;
     }
     if (sig == SIGTERM || sig == SIGINT) {
-      std::cerr << "ztdnsd: " << strsignal(sig) << ", stopping (enforcement stays in place)\n";
+      // The control thread owns the running config and may change it until stop() has
+      // joined it, so the state is read (and the line written) after stop().
       (*daemon)->stop();
+      std::cerr << "ztdnsd: " << strsignal(sig) << ", stopping ("
+                << ((*daemon)->config().enabled ? "enforcement stays in place"
+                                                : "ZTDNS is disabled: nothing is enforced")
+                << ")\n";
       return 0;
     }
   }

@@ -141,7 +141,8 @@ kill -TERM "$fresh_pid"
 rc=0
 wait "$fresh_pid" || rc=$?
 assert_eq "$rc" 0 "SIGTERM: ztdnsd exits 0"
-assert_contains "$(cat "$LAB_DIR/fresh.out")" "stopping (enforcement stays in place)" "... and says enforcement stays"
+assert_contains "$(cat "$LAB_DIR/fresh.out")" "stopping (ZTDNS is disabled: nothing is enforced)" "... and says nothing is enforced (it was disabled)"
+assert_not_contains "$(cat "$LAB_DIR/fresh.out")" "enforcement stays in place" "... not that enforcement stays"
 assert_eventually 5 "... it told systemd STOPPING=1" grep -q "STOPPING=1" "$LAB_DIR/notify.log"
 assert_contains "$(tail -1 "$fresh/log/Operational.jsonl")" '"action":"STOP"' "... and wrote STOP last"
 kill "$notify_pid" 2>/dev/null || true
