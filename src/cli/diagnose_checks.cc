@@ -444,6 +444,25 @@ std::vector<Check> checkExceptions(const std::vector<control::ExceptionInfo>& ex
   return {overlap, priv, broad};
 }
 
+Check checkListeners(const std::vector<Endpoint>& listen) {
+  Check c{4, "listener-not-loopback", "stub listeners", CheckStatus::kPass, "", "", {}};
+  for (const auto& e : listen) {
+    if (!e.address.isLoopback()) c.details.push_back(e.toString() + " is not a loopback address");
+  }
+  if (c.details.empty()) {
+    c.message = "the stub listens on loopback addresses only (" + joinEndpoints(listen) + ")";
+    return c;
+  }
+  c.status = CheckStatus::kWarn;
+  c.message =
+      "the stub listens beyond loopback: other hosts could query it, and every answer adds "
+      "addresses to this host's allow set";
+  c.remedy =
+      "set listenAddresses in the config file to loopback addresses only (127.0.0.1:53, "
+      "[::1]:53), then ztdns reload";
+  return c;
+}
+
 Check checkLoopback(bool loopbackBlocked, const ResolvConf& rc,
                     const std::vector<Endpoint>& listen) {
   Check c{4, "loopback", "loopback switch", CheckStatus::kPass, "", "", {}};

@@ -32,6 +32,8 @@ Check checkConnect(const std::string& name, const std::vector<ConnectOutcome>& a
 Check checkPort53(const std::vector<BoundSocket>& sockets,
                   const std::map<uint64_t, SocketOwner>& owners,
                   const std::vector<Endpoint>& listen, int64_t daemonPid);
+// WARN when a listener is not on a loopback address: the stub is for this host only.
+Check checkListeners(const std::vector<Endpoint>& listen);
 std::vector<Check> checkExceptions(const std::vector<control::ExceptionInfo>& exceptions);
 Check checkLoopback(bool loopbackBlocked, const ResolvConf& rc,
                     const std::vector<Endpoint>& listen);

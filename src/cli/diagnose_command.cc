@@ -116,6 +116,10 @@ int runDiagnose(Context& ctx, const Words& words) {
     if (s.port == 53) inodes.insert(s.inode);
   report.add(
       checkPort53(sockets, findSocketOwners(procRoot, inodes), listen, state ? state->pid : 0));
+  if (state)
+    report.add(checkListeners(listen));
+  else
+    report.add(skipped(4, "listener-not-loopback", "stub listeners", unreachable));
 
   auto exceptions = state ? ctx.call<control::Method::kShowException>({})
                           : Result<control::ExceptionList>(state.error());

@@ -101,13 +101,13 @@ TEST_F(CliDiagnose, AllPassOnAHealthySetup) {
       r.out.find("[PASS] connect to localhost: TCP 127.0.0.1:" + std::to_string(listener_.port())),
       std::string::npos)
       << r.out;
-  EXPECT_NE(r.out.find("14 passed, 0 warnings, 0 failed.\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("15 passed, 0 warnings, 0 failed.\n"), std::string::npos) << r.out;
 
   auto j = json::parse(
       run({"diagnose", "name=localhost", "port=" + std::to_string(listener_.port()), "json"}).out);
   EXPECT_EQ(j["ok"], true);
   EXPECT_EQ(j["summary"]["fail"], 0);
-  EXPECT_EQ(j["checks"].size(), 14u);
+  EXPECT_EQ(j["checks"].size(), 15u);
 }
 
 TEST_F(CliDiagnose, Step1NoServer) {
@@ -218,6 +218,22 @@ TEST_F(CliDiagnose, Step4AnotherDnsDaemonOnPort53) {
       << r.out;
 }
 
+TEST_F(CliDiagnose, Step4AListenerBeyondLoopback) {
+  {
+    std::lock_guard lock(handler_.mutex());
+    handler_.state.listenAddresses.push_back(*Endpoint::parse("0.0.0.0:5353"));
+  }
+  auto r = diagnose();
+  EXPECT_EQ(r.rc, 0) << "a warning, not a failure";
+  EXPECT_NE(r.out.find("  [WARN] stub listeners: the stub listens beyond loopback: other hosts "
+                       "could query it, and every answer adds addresses to this host's allow set\n"
+                       "         0.0.0.0:5353 is not a loopback address\n"
+                       "         remedy: set listenAddresses in the config file to loopback "
+                       "addresses only (127.0.0.1:53, [::1]:53), then ztdns reload\n"),
+            std::string::npos)
+      << r.out;
+}
+
 TEST_F(CliDiagnose, Step4Ipv6WithoutAnIpv6Server) {
   writeFile("proc/net/if_inet6", "20010db8000000010000000000000010 02 40 00 80  eth0\n");
   writeFile("proc/net/ipv6_route",
@@ -288,6 +304,7 @@ TEST_F(CliDiagnose, DaemonDownStillChecksTheHost) {
   EXPECT_EQ(status(j, "resolv-conf"), "PASS");
   EXPECT_EQ(status(j, "browser-policy"), "WARN");
   EXPECT_EQ(status(j, "audit"), "SKIP");
+  EXPECT_EQ(status(j, "listener-not-loopback"), "SKIP") << "not judged from assumed listeners";
 }
 
 // ---- suggest exceptions -----------------------------------------------------------------

@@ -205,6 +205,27 @@ TEST(DiagnoseChecks, Step4LoopbackSwitch) {
             "listener: those queries are blocked");
 }
 
+TEST(DiagnoseChecks, Step4ListenersOnLoopbackOnly) {
+  auto ok = checkListeners({*Endpoint::parse("127.0.0.1:53"), *Endpoint::parse("127.0.0.2:5353"),
+                            *Endpoint::parse("[::1]:53")});
+  EXPECT_EQ(ok.status, CheckStatus::kPass);
+  EXPECT_EQ(ok.id, "listener-not-loopback");
+  EXPECT_EQ(ok.message,
+            "the stub listens on loopback addresses only (127.0.0.1:53, 127.0.0.2:5353, [::1]:53)");
+  auto open = checkListeners({*Endpoint::parse("127.0.0.1:53"), *Endpoint::parse("0.0.0.0:5353"),
+                              *Endpoint::parse("[::]:53"), *Endpoint::parse("192.0.2.10:53")});
+  EXPECT_EQ(open.status, CheckStatus::kWarn);
+  EXPECT_EQ(open.message,
+            "the stub listens beyond loopback: other hosts could query it, and every answer adds "
+            "addresses to this host's allow set");
+  EXPECT_EQ(open.details, (std::vector<std::string>{"0.0.0.0:5353 is not a loopback address",
+                                                    "[::]:53 is not a loopback address",
+                                                    "192.0.2.10:53 is not a loopback address"}));
+  EXPECT_EQ(open.remedy,
+            "set listenAddresses in the config file to loopback addresses only (127.0.0.1:53, "
+            "[::1]:53), then ztdns reload");
+}
+
 TEST(DiagnoseChecks, Step4Port53) {
   std::vector<BoundSocket> sockets = {
       {"udp", *IpAddress::parse("127.0.0.1"), 53, 11},
