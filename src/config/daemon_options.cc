@@ -42,8 +42,10 @@ Result<DaemonOptions> parseDaemonOptions(int argc, const char* const* argv) {
     if (value->empty()) return Error{std::string("ztdnsd: ") + name + " must not be empty", 2};
     // The daemon outlives the shell it was started from, and its messages and the CLI's name
     // these paths; relative to an unknown working directory they would mislead. Refused
-    // before anything is created.
-    if ((*value)[0] != '/') {
+    // before anything is created. `--check` only reads a file, now, from here: like
+    // `nginx -t -c ./nginx.conf`, a relative --config is fine there.
+    const bool checkOnly = o.check && std::string_view(name) == "--config";
+    if ((*value)[0] != '/' && !checkOnly) {
       return Error{std::string("ztdnsd: ") + name + ": " + detail::quoteText(*value) +
                        " is not an absolute path",
                    2};

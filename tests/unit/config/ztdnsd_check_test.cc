@@ -177,9 +177,13 @@ TEST(ZtdnsdCommandLine, RelativePathsAreUsageErrors) {
     EXPECT_EQ(r.err, "ztdnsd: " + flag + ": \"relative-run\" is not an absolute path\n");
     EXPECT_EQ(r.out, "");
   }
-  ProcessRun c = runZtdnsd({"--check", "--config", "etc/ztdns.json"});
+  ProcessRun c = runZtdnsd({"--config", "etc/ztdns.json"});
   EXPECT_EQ(c.exitCode, 2);
   EXPECT_EQ(c.err, "ztdnsd: --config: \"etc/ztdns.json\" is not an absolute path\n");
+  // --check reads the file from here and exits, like nginx -t: a relative path is fine.
+  ProcessRun check = runZtdnsd({"--check", "--config", "etc/ztdns.json"});
+  EXPECT_EQ(check.exitCode, 1) << "etc/ztdns.json does not exist here";
+  EXPECT_THAT(check.err, ::testing::HasSubstr("etc/ztdns.json"));
   EXPECT_THAT(dir.entries(), ElementsAre("bad.json")) << "nothing was created";
 }
 
