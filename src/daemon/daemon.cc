@@ -336,6 +336,12 @@ Status Daemon::apply(const config::Config& requested, const observe::ops::Actor&
   if (next == prev) return okStatus();
 
   const bool disabling = prev.enabled && !next.enabled;
+  // The tracepoint that names the senders of accepted packets goes in before a policy that
+  // logs them (audit, the permitted channel): the first would-be block after `set state
+  // enable=yes` is attributed too. Turning it off waits for applySideSettings.
+  if (monitor_ && attributeAccepted(next) && !attributeAccepted(prev)) {
+    monitor_->setAttributeAccepted(true, std::chrono::seconds(1));
+  }
   // Unless disabling, the kernel policy goes first: the pool connects to a new server at
   // once (its first check, or a query), so the policy must already let that through;
   // else the new server is refused by our own table and reported down.

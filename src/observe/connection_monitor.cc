@@ -336,9 +336,17 @@ void ConnectionMonitor::setEventsPerSecond(unsigned eventsPerSecond) {
   wake();
 }
 
-void ConnectionMonitor::setAttributeAccepted(bool on) {
-  attributeAccepted_.store(on ? 1 : 0);
+void ConnectionMonitor::setAttributeAccepted(bool on, std::chrono::milliseconds wait) {
+  uint64_t ticket;
+  {
+    std::lock_guard lock(attributeMutex_);
+    attributeAccepted_.store(on ? 1 : 0);
+    ticket = ++attributeRequests_;
+  }
   wake();
+  if (wait.count() <= 0 || !thread_.joinable()) return;
+  std::unique_lock lock(attributeMutex_);
+  attributeApplied_.wait_for(lock, wait, [&] { return attributeDone_ >= ticket; });
 }
 
 ConnectionMonitorStats ConnectionMonitor::stats() const {
@@ -391,10 +399,22 @@ void ConnectionMonitor::run() {
       rate = r;
       p.suppressor_.setRate(r);
     }
-    if (int a = attributeAccepted_.exchange(-1); a >= 0 && p.kernel_) {
-      if (auto st = p.kernel_->setAttributeAccepted(a == 1); !st) {
-        p.sink_.emit(ops::attributionMode(p.mode(), st.error().message));
+    int a;
+    uint64_t ticket;
+    {
+      std::lock_guard lock(attributeMutex_);
+      a = attributeAccepted_.exchange(-1);
+      ticket = attributeRequests_;
+    }
+    if (a >= 0) {
+      if (p.kernel_) {
+        if (auto st = p.kernel_->setAttributeAccepted(a == 1); !st) {
+          p.sink_.emit(ops::attributionMode(p.mode(), st.error().message));
+        }
       }
+      std::lock_guard lock(attributeMutex_);
+      attributeDone_ = ticket;
+      attributeApplied_.notify_all();
     }
     // Records first: a message read in this turn should find its record already held.
     if (p.kernel_) p.kernel_->consume(onRecord);

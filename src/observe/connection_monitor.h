@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -84,7 +85,11 @@ class ConnectionMonitor {
 
   // Thread-safe; take effect on the monitor thread.
   void setEventsPerSecond(unsigned eventsPerSecond);
-  void setAttributeAccepted(bool on);
+  // With `wait`, returns once the monitor thread has attached (or detached) the transmit
+  // tracepoint, or `wait` has passed: turning audit on must not leave the first accepted
+  // packets of the new policy unattributed.
+  void setAttributeAccepted(bool on,
+                            std::chrono::milliseconds wait = std::chrono::milliseconds(0));
 
   ConnectionMonitorStats stats() const;
   // "kernel", "procfs" or "none", and why when it is not "kernel".
@@ -107,6 +112,10 @@ class ConnectionMonitor {
   std::atomic<bool> stop_{false};
   std::atomic<unsigned> eventsPerSecond_{0};
   std::atomic<int> attributeAccepted_{-1};
+  std::mutex attributeMutex_;  // guards the two counters below
+  std::condition_variable attributeApplied_;
+  uint64_t attributeRequests_ = 0;
+  uint64_t attributeDone_ = 0;
   std::atomic<int> flushRequests_{0};
   std::atomic<int> flushesDone_{0};
   mutable std::mutex statsMutex_;
