@@ -99,6 +99,10 @@ struct PoolOptions {
   std::chrono::milliseconds initialBackoff{500};   // first probe after going down
   std::chrono::milliseconds maxBackoff{4000};      // probe interval cap
   std::chrono::milliseconds probeTimeout{1500};
+  // An up endpoint that nothing has been asked of for this long is checked again, so that
+  // `show server` and the Operational log notice a secondary that died while idle.
+  // 0: never.
+  std::chrono::milliseconds idleCheckInterval{30000};
   size_t maxConnectionsPerEndpoint = 4;
   size_t softInFlightPerConnection = 64;  // beyond this, spread over another connection
   bool quickAck = true;                   // TCP_QUICKACK after every read

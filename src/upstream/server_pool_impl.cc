@@ -409,6 +409,32 @@ void PoolCore::markUp(Generation& gen, size_t index) {
   if (s.probe) s.probe->abandon();
   s.probe.reset();
   if (news) emitHealth(s, true, "");
+  scheduleIdleCheck(gen, index);
+}
+
+void PoolCore::scheduleIdleCheck(Generation& gen, size_t index) {
+  if (options_.idleCheckInterval.count() <= 0) return;
+  Slot& s = *gen.slots[index];
+  uint64_t token = ++s.probeToken;
+  // Due one interval after the last answer: an endpoint in use is never probed.
+  const auto due = std::max(s.lastAnswerAt, Clock::now() - options_.idleCheckInterval / 2) +
+                   options_.idleCheckInterval;
+  s.probeTimer.expires_at(due);
+  std::weak_ptr<PoolCore> weakCore = weak_from_this();
+  std::weak_ptr<Generation> weakGen = gen_.get() == &gen ? gen_ : nullptr;
+  s.probeTimer.async_wait([weakCore, weakGen, index, token](const asio::error_code& ec) {
+    if (ec) return;
+    auto core = weakCore.lock();
+    auto g = weakGen.lock();
+    if (!core || !g || core->stopped_ || g->retired) return;
+    Slot& slot = *g->slots[index];
+    if (slot.probeToken != token || slot.health != Health::kUp) return;
+    if (Clock::now() - slot.lastAnswerAt < core->options_.idleCheckInterval) {
+      core->scheduleIdleCheck(*g, index);  // answered meanwhile
+      return;
+    }
+    core->runProbe(g, index);
+  });
 }
 
 void PoolCore::scheduleProbe(Generation& gen, size_t index) {
@@ -429,8 +455,8 @@ void PoolCore::scheduleProbe(Generation& gen, size_t index) {
 
 void PoolCore::runProbe(const std::shared_ptr<Generation>& gen, size_t index) {
   Slot& s = *gen->slots[index];
-  if (s.health == Health::kUp) return;
-  // The first check of an unknown endpoint, or a retry of a down one, over the endpoint's
+  // The first check of an unknown endpoint, a retry of a down one, or the idle check of an
+  // up one, over the endpoint's
   // own connections (the same TLS and identity checks as queries). Any DNS answer to
   // ". IN NS" (even REFUSED) proves the server is reachable over TLS with a valid
   // identity: that is all "up" means here.
@@ -473,7 +499,23 @@ void PoolCore::onProbeDone(const std::shared_ptr<Generation>& gen, size_t index,
   ExchangePtr ex = std::move(s.probe);
   if (r.ok()) {
     noteAnswer(s, duration_cast<microseconds>(now - (ex ? ex->sentAt : now)), now);
-    markUp(*gen, index);
+    if (s.health == Health::kUp) {
+      scheduleIdleCheck(*gen, index);  // the idle check found it well
+    } else {
+      markUp(*gen, index);
+    }
+    return;
+  }
+  if (s.health == Health::kUp) {
+    // The idle check of an up endpoint failed: down as a query's failure would make it;
+    // inconclusive (the server closed the connection) or an odd answer: look again soon.
+    if (r.error.marksServerDown() || provesReachable(r.error)) {
+      markDown(*gen, index, r.error);
+    } else {
+      noteError(s, r.error);
+      s.backoff = options_.initialBackoff;
+      scheduleProbe(*gen, index);
+    }
     return;
   }
   if (s.health == Health::kUnknown) {

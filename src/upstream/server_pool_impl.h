@@ -88,6 +88,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   void noteError(Slot& s, const UpstreamError& error);
   void noteAnswer(Slot& s, std::chrono::microseconds rtt, Clock::time_point now);
   void scheduleProbe(Generation& gen, size_t slot);
+  void scheduleIdleCheck(Generation& gen, size_t slot);
   void runProbe(const std::shared_ptr<Generation>& gen, size_t slot);
   void onProbeDone(const std::shared_ptr<Generation>& gen, size_t slot, uint64_t token,
                    ExchangeResult r);

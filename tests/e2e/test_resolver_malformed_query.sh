@@ -16,7 +16,9 @@ lab_up
 conf=$LAB_DIR/ztdns.json
 lab_config_write "$conf" --server pdns1:dot --server pdns2:doh enabled=true auditModeEnabled=false
 lab_ztdnsd_start "$conf"
-upstream_queries() { cat "$LAB_LOG_DIR/pdns1.log" "$LAB_LOG_DIR/pdns2.log" | grep -c -E 'info: [0-9a-f.:]+ .* IN$' || true; }
+# Queries in the PDNS logs, less ztdnsd's own health checks (". NS", the idle check of an
+# unused server every 30 s): those are no client's.
+upstream_queries() { cat "$LAB_LOG_DIR/pdns1.log" "$LAB_LOG_DIR/pdns2.log" | grep -E 'info: [0-9a-f.:]+ .* IN$' | grep -c -v -E ' \. NS IN$' || true; }
 
 step "the stub works, and both servers have answered once"
 assert_eq "$(stub_kdig +short "$LAB_WEB_NAME" A)" "$LAB_WEB4" "www.allowed.test resolves"

@@ -121,6 +121,35 @@ TEST_F(PoolTest, FailsOverWhenTheFirstStopsAndFailsBackWhenItReturns) {
   EXPECT_EQ(port53Packets(), 0u);
 }
 
+// A secondary that nothing asks dies: the idle check notices without a client query, so
+// `show server` and the Operational log tell the truth before failover needs it.
+TEST_F(PoolTest, AnIdleUpServerThatDiesIsFoundDownWithoutAQuery) {
+  uint16_t p1 = freshPort(), p2 = freshPort();
+  auto u1 = unbound(kPdns1, pki().pdns1, p1);
+  auto u2 = unbound(kPdns2, pki().pdns2, p2);
+  ASSERT_TRUE(u1->start() && u2->start());
+  PoolOptions o = options({dotServer("pdns1", kPdns1, p1, kName1, 1),
+                           dotServer("pdns2", kPdns2, p2, kName2, 2)});
+  o.idleCheckInterval = 300ms;
+  auto pool = makeServerPool(io_, o, events_);
+  ASSERT_TRUE(pool);
+  ASSERT_TRUE(runUntil([&] { return (*pool)->status()[1].health == Health::kUp; }, 5s));
+
+  u2->stop();
+  ASSERT_TRUE(runUntil([&] { return (*pool)->status()[1].health == Health::kDown; }, 5s))
+      << "the idle pdns2 was not checked again";
+  EXPECT_FALSE((*pool)->status()[1].lastError.empty());
+  EXPECT_EQ((*pool)->status()[0].health, Health::kUp) << "the idle, healthy pdns1 stays up";
+  auto ev = healthEvents();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].fields.value("server", ""), "pdns2");
+  EXPECT_FALSE(ev[0].fields.value("healthy", true));
+
+  ASSERT_TRUE(u2->start()) << u2->log();
+  ASSERT_TRUE(runUntil([&] { return (*pool)->status()[1].health == Health::kUp; }, 5s));
+  EXPECT_EQ(port53Packets(), 0u);
+}
+
 TEST_F(PoolTest, AllServersRefusingGiveAnErrorRightAway) {
   auto pool = makeServerPool(io_,
                              options({dotServer("pdns1", kPdns1, freshPort(), kName1, 1),
