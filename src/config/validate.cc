@@ -57,6 +57,10 @@ void checkName(ParseContext& ctx, const std::string& path, const std::string& na
     ctx.error(path, "must not be empty");
   } else if (hasControlCharacter(name)) {
     ctx.error(path, quoteText(name) + " contains a control character");
+  } else if (name.front() == ' ' || name.back() == ' ') {
+    // Allowed (Windows takes such names too), but `name=relay` will not find " relay".
+    ctx.warning(path, quoteText(name) + " begins or ends with a space, which is easy to miss " +
+                          "when the name is typed again (name=...)");
   }
 }
 

@@ -511,6 +511,20 @@ TEST(ConfigServers, NamesMustBeNonEmptyAndPrintable) {
                           "character"));
 }
 
+// A tester's find: name=" z1" was taken silently, and `name=z1` then finds nothing.
+TEST(ConfigServers, ANameThatBeginsOrEndsWithASpaceIsAWarning) {
+  Json j = labJson();
+  j["exemptionRules"][0]["displayName"] = " relay";
+  j["secureDnsServers"][0]["displayName"] = "pdns1 ";
+  auto r = load(j);
+  ASSERT_TRUE(r.config);
+  EXPECT_THAT(r.diagnostics.warnings,
+              ElementsAre("secureDnsServers[0].displayName: \"pdns1 \" begins or ends with a "
+                          "space, which is easy to miss when the name is typed again (name=...)",
+                          "exemptionRules[0].displayName: \" relay\" begins or ends with a "
+                          "space, which is easy to miss when the name is typed again (name=...)"));
+}
+
 TEST(ConfigServers, EnabledNeedsAServerDisabledDoesNot) {
   Json j = labJson();
   j["secureDnsServers"] = Json::array();
