@@ -69,8 +69,11 @@ PoolCore::PoolCore(asio::io_context& io, observe::EventSink& events)
     : io_(io), events_(events), deadlineTimer_(io) {}
 
 Status PoolCore::configure(const PoolOptions& options) {
-  auto tls = TlsContext::create(options.rootCertificates, options.clientCertificate);
+  // The context in force lends what it read from a file that cannot be read now (deleted
+  // since): a change elsewhere in the config keeps the trust and client certificate.
+  auto tls = TlsContext::create(options.rootCertificates, options.clientCertificate, tls_.get());
   if (!tls) return tls.error();
+  tls_ = *tls;
   auto configs = endpointConfigs(options);
   if (!configs) return configs.error();
   auto gen = std::make_shared<Generation>();

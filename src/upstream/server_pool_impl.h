@@ -110,6 +110,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   };
   std::priority_queue<DeadlineEntry, std::vector<DeadlineEntry>, std::greater<>> deadlines_;
   asio::steady_timer deadlineTimer_;
+  std::shared_ptr<const TlsContext> tls_;  // the one the current generation uses
   Clock::time_point armedFor_ = Clock::time_point::max();
 
   mutable std::mutex cellsMutex_;

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
@@ -110,9 +111,42 @@ Result<TlsIdentity> makeIdentity(const std::string& name, const std::vector<std:
   return id;
 }
 
+namespace {
+
+X509Ptr shared(X509* x) {
+  X509_up_ref(x);
+  return X509Ptr(x);
+}
+
+// Every certificate of a PEM file, in order; an error when it cannot be read or has none.
+Result<std::vector<X509Ptr>> readCertificates(const std::string& file) {
+  ERR_clear_error();
+  CPtr<BIO, BIO_free> bio(BIO_new_file(file.c_str(), "r"));
+  if (!bio) return Error{lastOpenSslError()};
+  std::vector<X509Ptr> certs;
+  while (X509* x = PEM_read_bio_X509_AUX(bio.get(), nullptr, nullptr, nullptr)) {
+    certs.emplace_back(x);
+  }
+  ERR_clear_error();  // the read that ended the loop: end of file
+  if (certs.empty()) return Error{"no PEM certificate in the file"};
+  return certs;
+}
+
+Result<PkeyPtr> readPrivateKey(const std::string& file) {
+  ERR_clear_error();
+  CPtr<BIO, BIO_free> bio(BIO_new_file(file.c_str(), "r"));
+  if (!bio) return Error{lastOpenSslError()};
+  PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+  if (!key) return Error{lastOpenSslError()};
+  return key;
+}
+
+}  // namespace
+
 Result<std::shared_ptr<TlsContext>> TlsContext::create(
     const std::vector<std::string>& rootFiles,
-    const std::optional<config::ClientCertificate>& clientCertificate) {
+    const std::optional<config::ClientCertificate>& clientCertificate,
+    const TlsContext* previous) {
   // OpenSSL writes to sockets with write(2): a server that has closed would kill the
   // process with SIGPIPE. EPIPE as an error value is what we want (process-wide, once).
   static std::once_flag ignorePipe;
@@ -120,6 +154,7 @@ Result<std::shared_ptr<TlsContext>> TlsContext::create(
   ERR_clear_error();
   SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()));
   if (!ctx) return Error{"TLS: SSL_CTX_new: " + lastOpenSslError()};
+  std::shared_ptr<TlsContext> made(new TlsContext(nullptr));
   SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
   // A DNS message is length-framed, so a missing close_notify truncates nothing: treat a
@@ -142,29 +177,70 @@ Result<std::shared_ptr<TlsContext>> TlsContext::create(
       return Error{"TLS: cannot load the system certificate store: " + lastOpenSslError()};
     }
   } else {
+    X509_STORE* store = SSL_CTX_get_cert_store(ctx.get());
     for (const auto& file : rootFiles) {
-      if (SSL_CTX_load_verify_file(ctx.get(), file.c_str()) != 1) {
-        return Error{"TLS: cannot load root certificates from " + file + ": " + lastOpenSslError()};
+      RootFile root{file, {}};
+      if (auto certs = readCertificates(file)) {
+        root.certificates = std::move(*certs);
+      } else {
+        const RootFile* before = nullptr;
+        for (size_t i = 0; previous && i < previous->roots_.size(); ++i) {
+          if (previous->roots_[i].path == file) before = &previous->roots_[i];
+        }
+        if (!before) {
+          return Error{"TLS: cannot load root certificates from " + file + ": " +
+                       certs.error().message};
+        }
+        for (const auto& x : before->certificates) root.certificates.push_back(shared(x.get()));
       }
+      for (const auto& x : root.certificates) X509_STORE_add_cert(store, x.get());
+      made->roots_.push_back(std::move(root));
     }
   }
-  bool hasClient = false;
   if (clientCertificate) {
     const auto& cc = *clientCertificate;
-    if (SSL_CTX_use_certificate_chain_file(ctx.get(), cc.certificateFile.c_str()) != 1) {
+    ClientMaterial m{cc.certificateFile, cc.privateKeyFile, nullptr, {}, nullptr};
+    auto certs = readCertificates(cc.certificateFile);
+    auto key = readPrivateKey(cc.privateKeyFile);
+    const ClientMaterial* before =
+        previous && previous->client_ && previous->client_->certificateFile == cc.certificateFile &&
+                previous->client_->privateKeyFile == cc.privateKeyFile
+            ? &*previous->client_
+            : nullptr;
+    if (certs && key) {
+      m.leaf = std::move(certs->front());
+      for (size_t i = 1; i < certs->size(); ++i) m.chain.push_back(std::move((*certs)[i]));
+      m.key = std::move(*key);
+    } else if (before) {
+      m.leaf = shared(before->leaf.get());
+      for (const auto& x : before->chain) m.chain.push_back(shared(x.get()));
+      EVP_PKEY_up_ref(before->key.get());
+      m.key = PkeyPtr(before->key.get());
+    } else if (!certs) {
+      return Error{"TLS: cannot load client certificate " + cc.certificateFile + ": " +
+                   certs.error().message};
+    } else {
+      return Error{"TLS: cannot load client key " + cc.privateKeyFile + ": " +
+                   key.error().message};
+    }
+    ERR_clear_error();
+    if (SSL_CTX_use_certificate(ctx.get(), m.leaf.get()) != 1) {
       return Error{"TLS: cannot load client certificate " + cc.certificateFile + ": " +
                    lastOpenSslError()};
     }
-    if (SSL_CTX_use_PrivateKey_file(ctx.get(), cc.privateKeyFile.c_str(), SSL_FILETYPE_PEM) != 1) {
+    if (SSL_CTX_use_PrivateKey(ctx.get(), m.key.get()) != 1) {  // also: the key does not match
       return Error{"TLS: cannot load client key " + cc.privateKeyFile + ": " + lastOpenSslError()};
     }
+    for (const auto& x : m.chain) SSL_CTX_add1_chain_cert(ctx.get(), x.get());
     if (SSL_CTX_check_private_key(ctx.get()) != 1) {
       return Error{"TLS: client key " + cc.privateKeyFile + " does not match certificate " +
                    cc.certificateFile};
     }
-    hasClient = true;
+    made->client_ = std::move(m);
+    made->hasClientCert_ = true;
   }
-  return std::shared_ptr<TlsContext>(new TlsContext(std::move(ctx), hasClient));
+  made->ctx_ = std::move(ctx);
+  return made;
 }
 
 Result<SslPtr> TlsContext::newSsl(int fd, const TlsIdentity& identity, SessionCache* cache) const {

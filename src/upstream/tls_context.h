@@ -29,6 +29,8 @@ namespace ztdns::upstream {
 using SslCtxPtr = CPtr<SSL_CTX, SSL_CTX_free>;
 using SslPtr = CPtr<SSL, SSL_free>;
 using SslSessionPtr = CPtr<SSL_SESSION, SSL_SESSION_free>;
+using X509Ptr = CPtr<X509, X509_free>;
+using PkeyPtr = CPtr<EVP_PKEY, EVP_PKEY_free>;
 using SpkiPin = std::array<uint8_t, 32>;
 
 // What one server must prove, and how we present ourselves to it.
@@ -58,9 +60,14 @@ class TlsContext {
  public:
   // roots: PEM files (each may hold several certificates); empty = the system store.
   // Loads the client certificate and key when given. Throws nothing; errors as values.
+  // With `previous`: a file that cannot be read now but that `previous` loaded from the
+  // same path keeps what `previous` read from it. A reconfiguration (another server, say)
+  // then keeps the trust and the client certificate that are in force, although a file
+  // was deleted since it was loaded; a restart reads every file again.
   static Result<std::shared_ptr<TlsContext>> create(
       const std::vector<std::string>& rootFiles,
-      const std::optional<config::ClientCertificate>& clientCertificate);
+      const std::optional<config::ClientCertificate>& clientCertificate,
+      const TlsContext* previous = nullptr);
 
   bool hasClientCertificate() const { return hasClientCert_; }
 
@@ -69,10 +76,21 @@ class TlsContext {
   Result<SslPtr> newSsl(int fd, const TlsIdentity& identity, SessionCache* cache) const;
 
  private:
-  explicit TlsContext(SslCtxPtr ctx, bool hasClientCert)
-      : ctx_(std::move(ctx)), hasClientCert_(hasClientCert) {}
+  struct RootFile {
+    std::string path;
+    std::vector<X509Ptr> certificates;
+  };
+  struct ClientMaterial {
+    std::string certificateFile, privateKeyFile;
+    X509Ptr leaf;
+    std::vector<X509Ptr> chain;
+    PkeyPtr key;
+  };
+  explicit TlsContext(SslCtxPtr ctx) : ctx_(std::move(ctx)) {}
   SslCtxPtr ctx_;
   bool hasClientCert_ = false;
+  std::vector<RootFile> roots_;           // what each root file held when it was read
+  std::optional<ClientMaterial> client_;  // the client certificate as it was read
 };
 
 // After SSL_connect succeeded: do the verified chain's SPKIs match one of the pins?

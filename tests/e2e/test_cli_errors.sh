@@ -221,6 +221,23 @@ assert_not_contains "$CLI_ERR" "warning" "... and the warning is gone"
 assert_cli 0 "set state enable=yes audit=no again" set state enable=yes audit=no
 assert_cli 0 "delete exception afterrm" delete exception name=afterrm
 
+step "a CA file and a client key both deleted: every change, and each fix, still works"
+cp "$LAB_CA" "$LAB_DIR/ca3.pem"
+cp "$LAB_CLIENT_CERT" "$LAB_DIR/c.pem" && cp "$LAB_CLIENT_KEY" "$LAB_DIR/c.key"
+assert_cli 0 "add trustedca ca3.pem" add trustedca file="$LAB_DIR/ca3.pem"
+assert_cli 0 "add clientcert c.pem c.key" add clientcert certfile="$LAB_DIR/c.pem" keyfile="$LAB_DIR/c.key"
+rm "$LAB_DIR/ca3.pem" "$LAB_DIR/c.key"
+assert_cli 0 "add server mtls (the TLS material in force is kept)" add server type=dot address="$LAB_MTLS_4" hostname="$LAB_MTLS_NAME" priority=50 name=mtls
+assert_contains "$CLI_ERR" "ztdns delete trustedca file=$LAB_DIR/ca3.pem" "... warns, naming the trustedca fix"
+assert_contains "$CLI_ERR" "ztdns delete clientcert" "... and the clientcert fix"
+assert_eventually 5 "mtls is up: the client certificate read before still works" \
+  eval '[[ $(lab_ztdns show server json | jq -r ".servers[] | select(.name == \"mtls\") | .transports[0].health") == up ]]'
+assert_cli 0 "delete server mtls" delete server address="$LAB_MTLS_4"
+assert_cli 0 "delete trustedca ca3.pem, while the client key is still missing" delete trustedca file="$LAB_DIR/ca3.pem"
+assert_cli 0 "delete clientcert" delete clientcert
+assert_not_contains "$CLI_ERR" "warning" "... and no problem is left"
+assert_cli 0 "reload: the file is whole again" reload
+
 step "add server: the config's warnings reach the CLI; a second transport keeps the server's name"
 assert_cli 0 "a DoH template naming another port than port=" add server type=doh address="$LAB_MTLS_4" template="https://$LAB_MTLS_NAME:444/dns-query" name=porty
 assert_contains "$CLI_ERR" "warning: " "... warns"

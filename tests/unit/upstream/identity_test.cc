@@ -3,6 +3,8 @@
 #include "upstream/probe.h"
 #include "upstream_fixture.h"
 
+#include <filesystem>
+
 namespace ztdns::upstream::test {
 namespace {
 
@@ -237,6 +239,45 @@ TEST_F(MtlsTest, AStrictServerAlertsCertificateRequired) {
   auto r = resolve(**pool);
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(server.queries(), 2u) << "the pool's first check of the server, then the query";
+}
+
+// A CA file and the client certificate deleted while the pool runs (a tester's find: every
+// later change failed with "cannot load root certificates"): a reconfiguration keeps what
+// was read from them, so trust and mTLS carry on; a new pool reads the files, and fails.
+TEST_F(MtlsTest, AReconfigurationKeepsWhatDeletedFilesHeld) {
+  uint16_t port = freshPort();
+  testing::ScriptedDotServer server(
+      {kPdns1, port, pki().pdns1.chainFile, pki().pdns1.keyFile, false, pki().clientCa.certFile},
+      {});
+  ASSERT_TRUE(server.start());
+  testing::TempDir dir;
+  auto copy = [&](const std::string& from, const char* name) {
+    std::string to = dir.file(name);
+    std::filesystem::copy_file(from, to);
+    return to;
+  };
+  auto o = options({dotServer("strict", kPdns1, port, kName1)});
+  o.rootCertificates = {copy(pki().ca.certFile, "ca.pem")};
+  o.clientCertificate = config::ClientCertificate{copy(pki().client.certFile, "client.pem"),
+                                                  copy(pki().client.keyFile, "client.key")};
+  auto pool = makeServerPool(io_, o, events_);
+  ASSERT_TRUE(pool) << pool.error().message;
+  ASSERT_TRUE(resolve(**pool)) << "mTLS with the files as they are";
+
+  std::filesystem::remove(o.rootCertificates[0]);
+  std::filesystem::remove(o.clientCertificate->privateKeyFile);
+  o.servers.push_back(dotServer("other", kPdns2, freshPort(), kName2, 2));
+  ASSERT_TRUE((*pool)->reconfigure(o)) << "a change elsewhere must not fail on the files";
+  auto r = resolve(**pool);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->serverName, "strict") << "verified with the CA and the client certificate read before";
+
+  auto fresh = makeServerPool(io_, o, events_);
+  ASSERT_FALSE(fresh) << "a new pool reads the files";
+  EXPECT_NE(fresh.error().message.find("cannot load root certificates from " +
+                                       o.rootCertificates[0]),
+            std::string::npos)
+      << fresh.error().message;
 }
 
 TEST_F(MtlsTest, ABadClientKeyIsAConfigurationError) {
