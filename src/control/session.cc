@@ -125,18 +125,21 @@ void Session::handleLine(std::string_view line) {
   Peer peer = peer_;
   peer.warnings = std::make_shared<std::vector<std::string>>();
   auto warnings = peer.warnings;
-  dispatcher_.dispatch(peer, *request, [weak, generation, id, warnings](Result<nlohmann::json> result) {
-    auto self = weak.lock();
-    if (!self || self->closed_ || self->pending_ != generation) return;  // timed out or gone
-    self->pending_ = 0;
-    self->handlerTimer_.cancel();
-    if (!result) {
-      if (errorCodeOf(result.error()) == ErrorCode::kInvalidParams) ++self->core_->badRequests;
-      self->answer(encodeFailure(id, result.error()));
-    } else {
-      self->answer(encodeSuccess(id, *result, *warnings));
-    }
-  });
+  dispatcher_.dispatch(peer, *request,
+                       [weak, generation, id, warnings](Result<nlohmann::json> result) {
+                         auto self = weak.lock();
+                         if (!self || self->closed_ || self->pending_ != generation)
+                           return;  // timed out or gone
+                         self->pending_ = 0;
+                         self->handlerTimer_.cancel();
+                         if (!result) {
+                           if (errorCodeOf(result.error()) == ErrorCode::kInvalidParams)
+                             ++self->core_->badRequests;
+                           self->answer(encodeFailure(id, result.error()));
+                         } else {
+                           self->answer(encodeSuccess(id, *result, *warnings));
+                         }
+                       });
 }
 
 void Session::answer(std::string line, bool closeAfter) {

@@ -88,8 +88,7 @@ class ConnectionMonitor {
   // With `wait`, returns once the monitor thread has attached (or detached) the transmit
   // tracepoint, or `wait` has passed: turning audit on must not leave the first accepted
   // packets of the new policy unattributed.
-  void setAttributeAccepted(bool on,
-                            std::chrono::milliseconds wait = std::chrono::milliseconds(0));
+  void setAttributeAccepted(bool on, std::chrono::milliseconds wait = std::chrono::milliseconds(0));
 
   ConnectionMonitorStats stats() const;
   // "kernel", "procfs" or "none", and why when it is not "kernel".

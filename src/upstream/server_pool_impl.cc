@@ -415,45 +415,44 @@ void PoolCore::markUp(Generation& gen, size_t index) {
   scheduleIdleCheck(gen, index);
 }
 
-void PoolCore::scheduleIdleCheck(Generation& gen, size_t index) {
-  if (options_.idleCheckInterval.count() <= 0) return;
+template <class Fire>
+void PoolCore::armSlotTimer(Generation& gen, size_t index, Clock::time_point when, Fire fire) {
   Slot& s = *gen.slots[index];
-  uint64_t token = ++s.probeToken;
-  // Due one interval after the last answer: an endpoint in use is never probed.
-  const auto due = std::max(s.lastAnswerAt, Clock::now() - options_.idleCheckInterval / 2) +
-                   options_.idleCheckInterval;
-  s.probeTimer.expires_at(due);
+  uint64_t token = ++s.probeToken;  // a later arm, a probe or markUp makes this one stale
+  s.probeTimer.expires_at(when);
   std::weak_ptr<PoolCore> weakCore = weak_from_this();
   std::weak_ptr<Generation> weakGen = gen_.get() == &gen ? gen_ : nullptr;
-  s.probeTimer.async_wait([weakCore, weakGen, index, token](const asio::error_code& ec) {
-    if (ec) return;
-    auto core = weakCore.lock();
-    auto g = weakGen.lock();
-    if (!core || !g || core->stopped_ || g->retired) return;
-    Slot& slot = *g->slots[index];
-    if (slot.probeToken != token || slot.health != Health::kUp) return;
-    if (Clock::now() - slot.lastAnswerAt < core->options_.idleCheckInterval) {
-      core->scheduleIdleCheck(*g, index);  // answered meanwhile
-      return;
-    }
-    core->runProbe(g, index);
-  });
-}
-
-void PoolCore::scheduleProbe(Generation& gen, size_t index) {
-  Slot& s = *gen.slots[index];
-  uint64_t token = ++s.probeToken;
-  s.probeTimer.expires_after(s.backoff);
-  std::weak_ptr<PoolCore> weakCore = weak_from_this();
-  std::weak_ptr<Generation> weakGen = gen_.get() == &gen ? gen_ : nullptr;
-  s.probeTimer.async_wait([weakCore, weakGen, index, token](const asio::error_code& ec) {
+  s.probeTimer.async_wait([weakCore, weakGen, index, token, fire](const asio::error_code& ec) {
     if (ec) return;
     auto core = weakCore.lock();
     auto g = weakGen.lock();
     if (!core || !g || core->stopped_ || g->retired) return;
     if (g->slots[index]->probeToken != token) return;
-    core->runProbe(g, index);
+    fire(*core, g, index);
   });
+}
+
+void PoolCore::scheduleIdleCheck(Generation& gen, size_t index) {
+  if (options_.idleCheckInterval.count() <= 0) return;
+  // Due one interval after the last answer: an endpoint in use is never probed.
+  const auto due =
+      std::max(gen.slots[index]->lastAnswerAt, Clock::now() - options_.idleCheckInterval / 2) +
+      options_.idleCheckInterval;
+  armSlotTimer(gen, index, due, [](PoolCore& core, const std::shared_ptr<Generation>& g, size_t i) {
+    const Slot& slot = *g->slots[i];
+    if (slot.health != Health::kUp) return;
+    if (Clock::now() - slot.lastAnswerAt < core.options_.idleCheckInterval) {
+      core.scheduleIdleCheck(*g, i);  // answered meanwhile
+      return;
+    }
+    core.runProbe(g, i);
+  });
+}
+
+void PoolCore::scheduleProbe(Generation& gen, size_t index) {
+  armSlotTimer(
+      gen, index, Clock::now() + gen.slots[index]->backoff,
+      [](PoolCore& core, const std::shared_ptr<Generation>& g, size_t i) { core.runProbe(g, i); });
 }
 
 void PoolCore::runProbe(const std::shared_ptr<Generation>& gen, size_t index) {

@@ -87,6 +87,9 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   void markUp(Generation& gen, size_t slot);
   void noteError(Slot& s, const UpstreamError& error);
   void noteAnswer(Slot& s, std::chrono::microseconds rtt, Clock::time_point now);
+  // The slot's probe timer: `fire(core, gen, slot)` at `when`, unless superseded meanwhile.
+  template <class Fire>
+  void armSlotTimer(Generation& gen, size_t slot, Clock::time_point when, Fire fire);
   void scheduleProbe(Generation& gen, size_t slot);
   void scheduleIdleCheck(Generation& gen, size_t slot);
   void runProbe(const std::shared_ptr<Generation>& gen, size_t slot);

@@ -145,8 +145,7 @@ Result<PkeyPtr> readPrivateKey(const std::string& file) {
 
 Result<std::shared_ptr<TlsContext>> TlsContext::create(
     const std::vector<std::string>& rootFiles,
-    const std::optional<config::ClientCertificate>& clientCertificate,
-    const TlsContext* previous) {
+    const std::optional<config::ClientCertificate>& clientCertificate, const TlsContext* previous) {
   // OpenSSL writes to sockets with write(2): a server that has closed would kill the
   // process with SIGPIPE. EPIPE as an error value is what we want (process-wide, once).
   static std::once_flag ignorePipe;
@@ -220,8 +219,7 @@ Result<std::shared_ptr<TlsContext>> TlsContext::create(
       return Error{"TLS: cannot load client certificate " + cc.certificateFile + ": " +
                    certs.error().message};
     } else {
-      return Error{"TLS: cannot load client key " + cc.privateKeyFile + ": " +
-                   key.error().message};
+      return Error{"TLS: cannot load client key " + cc.privateKeyFile + ": " + key.error().message};
     }
     ERR_clear_error();
     if (SSL_CTX_use_certificate(ctx.get(), m.leaf.get()) != 1) {

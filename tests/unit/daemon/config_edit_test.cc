@@ -171,8 +171,7 @@ TEST(EditAddServer, AProblemTheConfigHadAlreadyIsAWarningWithItsRemedy) {
   ASSERT_EQ(r->replyWarnings.size(), 1u);
   EXPECT_THAT(r->replyWarnings[0], HasSubstr("the config already had this problem: "
                                              "rootCertificatesForServerValidation[0]: "));
-  EXPECT_THAT(r->replyWarnings[0],
-              HasSubstr("ztdns delete trustedca file=/nonexistent/ca.pem"));
+  EXPECT_THAT(r->replyWarnings[0], HasSubstr("ztdns delete trustedca file=/nonexistent/ca.pem"));
   auto off = editSetState(c, {false, false});
   ASSERT_TRUE(off) << off.error().message;
   EXPECT_FALSE(off->config.enabled);

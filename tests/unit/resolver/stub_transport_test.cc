@@ -248,9 +248,9 @@ TEST_F(StubTransportTest, ReconfigureMovesListenersFlushesTheCacheAndKeepsStateO
   wildcard.listenAddresses = {Endpoint{IpAddress::parse("0.0.0.0").value(), now[0].port}};
   s = onIo([&] { return stub_->reconfigure(wildcard); });
   ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.error().message.find("ztdnsd's own listener on " + now[0].toString() +
-                                   " holds the port"),
-            std::string::npos)
+  EXPECT_NE(
+      s.error().message.find("ztdnsd's own listener on " + now[0].toString() + " holds the port"),
+      std::string::npos)
       << s.error().message;
   EXPECT_NE(s.error().message.find("restart ztdnsd"), std::string::npos) << s.error().message;
   EXPECT_EQ(stub_->listening(), now);

@@ -1,9 +1,9 @@
 // Server identity: chain, name, IP SAN, wildcards, pins. Each failure must refuse the
 // server before a single query byte is written, and never fall back to anything else.
+#include <filesystem>
+
 #include "upstream/probe.h"
 #include "upstream_fixture.h"
-
-#include <filesystem>
 
 namespace ztdns::upstream::test {
 namespace {
@@ -270,13 +270,14 @@ TEST_F(MtlsTest, AReconfigurationKeepsWhatDeletedFilesHeld) {
   ASSERT_TRUE((*pool)->reconfigure(o)) << "a change elsewhere must not fail on the files";
   auto r = resolve(**pool);
   ASSERT_TRUE(r) << r.error().message;
-  EXPECT_EQ(r->serverName, "strict") << "verified with the CA and the client certificate read before";
+  EXPECT_EQ(r->serverName, "strict")
+      << "verified with the CA and the client certificate read before";
 
   auto fresh = makeServerPool(io_, o, events_);
   ASSERT_FALSE(fresh) << "a new pool reads the files";
-  EXPECT_NE(fresh.error().message.find("cannot load root certificates from " +
-                                       o.rootCertificates[0]),
-            std::string::npos)
+  EXPECT_NE(
+      fresh.error().message.find("cannot load root certificates from " + o.rootCertificates[0]),
+      std::string::npos)
       << fresh.error().message;
 }
 

@@ -128,8 +128,8 @@ TEST_F(PoolTest, AnIdleUpServerThatDiesIsFoundDownWithoutAQuery) {
   auto u1 = unbound(kPdns1, pki().pdns1, p1);
   auto u2 = unbound(kPdns2, pki().pdns2, p2);
   ASSERT_TRUE(u1->start() && u2->start());
-  PoolOptions o = options({dotServer("pdns1", kPdns1, p1, kName1, 1),
-                           dotServer("pdns2", kPdns2, p2, kName2, 2)});
+  PoolOptions o = options(
+      {dotServer("pdns1", kPdns1, p1, kName1, 1), dotServer("pdns2", kPdns2, p2, kName2, 2)});
   o.idleCheckInterval = 300ms;
   auto pool = makeServerPool(io_, o, events_);
   ASSERT_TRUE(pool);
